@@ -1,0 +1,330 @@
+"""Training: cross-entropy (CE), weight decay (WD) and PGD adversarial training (AT).
+
+A :class:`TrainConfig` fully describes one trained model; its hash keys the
+cache (``<cache_root>/models/<hash>.pt`` plus a JSON sidecar). Training keeps
+the best-validation checkpoint, saves a resumable state after every epoch
+(``<hash>.partial.pt``, atomic), and is deterministic for a given seed.
+
+Scale presets (:meth:`TrainConfig.preset`):
+
+* ``smoke`` -- seconds: 5,000 (MNIST) or 2,000 (CIFAR) training examples, 2 epochs,
+  narrow nets, 2 PGD steps (MNIST eps 0.1).
+* ``cpu``   -- the book on a 2-core machine: full data; LeNet5-small at full size
+  (Adam 1e-3 with a cosine schedule, batch 128, 15 epochs, ~1 min); VGG9 at width 0.5 (SGD momentum 0.9,
+  lr 0.05, cosine, batch 128, 30 epochs, ~20 min); AT with fewer PGD steps and
+  the paper's eps (MNIST 10 steps of 0.03; CIFAR 2 steps of 5/255 and 15 epochs).
+* ``paper`` -- full widths and schedules for a GPU: LeNet5 as at ``cpu``; VGG9 width 1,
+  100 epochs; AT as in Madry et al. (MNIST eps 0.3, 40 steps of 0.01; CIFAR eps
+  8/255, 7 steps of 2/255).
+"""
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import data as D
+from .cache import artifact_path, atomic_torch_save, atomic_write_json, torch_load_or_none
+from .models import build_model
+
+SCHEMES = ("ce", "wd", "at")
+SCALES = ("smoke", "cpu", "paper")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained model (and so its cache key)."""
+
+    dataset: str = "mnist"
+    model: str = "lenet5"
+    act: str = "relu"
+    scheme: str = "ce"
+    width: float = 1.0
+    epochs: int = 12
+    batch_size: int = 128
+    optimizer: str = "adam"          # "adam" or "sgd"
+    lr: float = 1e-3
+    momentum: float = 0.9            # sgd only
+    schedule: str = "none"           # "none" or "cosine"
+    weight_decay: float = 0.0        # scheme "wd": L2 penalty on all weights
+    weight_decay_linear: float = -1.0  # >= 0: separate value for Linear layers ("mixed")
+    augment: bool = False            # CIFAR flip + crop
+    adv_eps: float = 0.0             # scheme "at": L-inf radius in pixel units [0, 1]
+    adv_step: float = 0.0
+    adv_steps: int = 0
+    train_limit: int = 0             # > 0: a fixed random subset of the training split
+    seed: int = 0
+
+    def __post_init__(self):
+        D._check(self.dataset)
+        checks = [
+            (self.scheme in SCHEMES, f"scheme must be one of {SCHEMES}"),
+            (self.optimizer in ("adam", "sgd"), "optimizer must be 'adam' or 'sgd'"),
+            (self.schedule in ("none", "cosine"), "schedule must be 'none' or 'cosine'"),
+            (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1"),
+            (self.lr > 0 and self.weight_decay >= 0, "lr must be > 0, weight_decay >= 0"),
+            (self.scheme != "at" or (self.adv_eps > 0 and self.adv_steps >= 1),
+             "scheme 'at' needs adv_eps > 0 and adv_steps >= 1"),
+            (self.scheme != "wd" or self.weight_decay > 0, "scheme 'wd' needs weight_decay > 0"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(f"invalid TrainConfig: {msg}")
+
+    @property
+    def num_classes(self) -> int:
+        return D.num_classes(self.dataset)
+
+    def build(self) -> nn.Sequential:
+        """A freshly initialised model for this configuration (seeded, global RNG untouched)."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            return build_model(self.model, self.act, self.width, self.num_classes)
+
+    @classmethod
+    def preset(cls, dataset="mnist", model="lenet5", act="relu", scheme="ce",
+               scale="cpu", **overrides):
+        """The configuration a scale uses for one (dataset, model, act, scheme)."""
+        if scale not in SCALES:
+            raise ValueError(f"unknown scale {scale!r}; choose one of {SCALES}")
+        base = dict(dataset=dataset, model=model, act=act, scheme=scheme)
+        base.update(_optimiser_preset(dataset, model, scale))
+        if scheme == "wd":
+            base["weight_decay"] = 1e-4
+        if scheme == "at":
+            base.update(_adversarial_preset(dataset, scale))
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown TrainConfig fields {sorted(unknown)}")
+        base.update(overrides)
+        return cls(**base)
+
+
+def _optimiser_preset(dataset, model, scale):
+    cifar = dataset != "mnist"
+    if model == "vgg9" or cifar:
+        preset = dict(optimizer="sgd", lr=0.05, schedule="cosine", augment=cifar,
+                      epochs={"smoke": 2, "cpu": 30, "paper": 100}[scale],
+                      width={"smoke": 0.125, "cpu": 0.5, "paper": 1.0}[scale])
+    else:
+        preset = dict(optimizer="adam", lr=1e-3, schedule="cosine",
+                      epochs={"smoke": 2, "cpu": 15, "paper": 15}[scale],
+                      width={"smoke": 0.5, "cpu": 1.0, "paper": 1.0}[scale])
+    if scale == "smoke":
+        preset["train_limit"] = 2000 if cifar else 5000
+    return preset
+
+
+def _adversarial_preset(dataset, scale):
+    if dataset == "mnist":
+        if scale == "smoke":  # eps 0.3 cannot be learnt in two short epochs
+            return dict(adv_eps=0.1, adv_steps=2, adv_step=0.05)
+        steps = {"cpu": (10, 0.03), "paper": (40, 0.01)}[scale]
+        return dict(adv_eps=0.3, adv_steps=steps[0], adv_step=steps[1])
+    steps = {"smoke": (2, 4 / 255), "cpu": (2, 5 / 255), "paper": (7, 2 / 255)}[scale]
+    preset = dict(adv_eps=8 / 255, adv_steps=steps[0], adv_step=steps[1])
+    if scale == "cpu":
+        preset["epochs"] = 15
+    return preset
+
+
+def zoo_configs(scale: str):
+    """The paper's model zoo at a scale: 13 configurations (Fig. 3)."""
+    configs = [TrainConfig.preset("mnist", "lenet5", act, scheme, scale)
+               for act in ("relu", "tanh") for scheme in SCHEMES]
+    configs += [TrainConfig.preset("cifar10", "vgg9", act, scheme, scale)
+                for act in ("relu", "tanh") for scheme in SCHEMES]
+    configs.append(TrainConfig.preset("cifar100", "vgg9", "relu", "wd", scale))
+    return configs
+
+
+# ---------------------------------------------------------------- adversary
+def _pixel_box(dataset, device):
+    """(lo, hi, scale): valid input range and pixel->input scale per channel."""
+    if dataset == "mnist":
+        one = torch.ones(1, 1, 1, 1, device=device)
+        return 0 * one, one, one
+    mean = torch.tensor(D.CIFAR_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(D.CIFAR_STD, device=device).view(1, 3, 1, 1)
+    return -mean / std, (1 - mean) / std, 1 / std
+
+
+def pgd_attack(model, x, y, eps, step, steps, dataset, generator=None):
+    """L-inf PGD with a random start (Madry et al. 2018), eps/step in pixel units."""
+    lo, hi, scale = _pixel_box(dataset, x.device)
+    was_training = model.training
+    model.eval()
+    noise = torch.rand(x.shape, generator=generator, device=x.device) * 2 - 1
+    adv = torch.max(torch.min(x + noise * eps * scale, hi), lo).detach()
+    for _ in range(steps):
+        adv.requires_grad_(True)
+        loss = nn.functional.cross_entropy(model(adv), y)
+        (grad,) = torch.autograd.grad(loss, adv)
+        adv = adv.detach() + step * scale * grad.sign()
+        adv = torch.max(torch.min(adv, x + eps * scale), x - eps * scale)
+        adv = torch.max(torch.min(adv, hi), lo).detach()
+    model.train(was_training)
+    return adv
+
+
+# ---------------------------------------------------------------- training
+def evaluate(model, x, y, batch_size=1000) -> float:
+    """Top-1 accuracy of ``model`` (eval mode) on ``(x, y)``."""
+    device = next(model.parameters()).device
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
+            correct += (model(xb.to(device)).argmax(1) == yb.to(device)).sum().item()
+    return correct / len(y)
+
+
+def _optimizer(cfg, model):
+    decay, linear = cfg.weight_decay, cfg.weight_decay_linear
+    groups = [{"params": [], "weight_decay": decay}, {"params": [], "weight_decay": 0.0}]
+    if linear >= 0:
+        groups.append({"params": [], "weight_decay": linear})
+    for module in model.modules():
+        for name, p in module.named_parameters(recurse=False):
+            if name == "weight" and isinstance(module, (nn.Linear, nn.Conv2d)):
+                idx = 2 if (linear >= 0 and isinstance(module, nn.Linear)) else 0
+            else:
+                idx = 1  # biases and BatchNorm are never decayed
+            groups[idx]["params"].append(p)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=cfg.lr)
+    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
+
+
+def _train_data(cfg, device):
+    x, y = D.load_split(cfg.dataset, "train", limit=cfg.train_limit or None)
+    vx, vy = D.load_split(cfg.dataset, "val", limit=1000 if cfg.train_limit else None)
+    return x, y, vx.to(device), vy.to(device)
+
+
+def _epoch(cfg, model, opt, x, y, gen, device, progress, desc):
+    model.train()
+    perm = torch.randperm(len(y), generator=gen)
+    batches = perm.split(cfg.batch_size)
+    total = 0.0
+    for idx in tqdm(batches, desc=desc, leave=False, disable=not progress):
+        xb, yb = x[idx], y[idx]
+        if cfg.augment:
+            xb = D.augment(xb, gen)
+        xb, yb = xb.to(device), yb.to(device)
+        if cfg.scheme == "at":
+            xb = pgd_attack(model, xb, yb, cfg.adv_eps, cfg.adv_step, cfg.adv_steps,
+                            cfg.dataset, generator=None if device.type != "cpu" else gen)
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(yb)
+    return total / len(y)
+
+
+def _fresh_state(cfg, model, opt, sched):
+    gen = torch.Generator().manual_seed(cfg.seed)
+    return {"epoch": 0, "model": model.state_dict(), "opt": opt.state_dict(),
+            "sched": sched.state_dict() if sched else None, "gen": gen.get_state(),
+            "best_val": -1.0, "best_epoch": 0, "best_model": None, "history": [],
+            "train_time": 0.0}
+
+
+def _run_training(cfg, path, device, progress):
+    partial = path.with_suffix(".partial.pt")
+    model = cfg.build().to(device)
+    opt = _optimizer(cfg, model)
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
+             if cfg.schedule == "cosine" else None)
+    state = torch_load_or_none(partial)
+    if state is None or state.get("config") != dataclasses.asdict(cfg):
+        state = _fresh_state(cfg, model, opt, sched)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["opt"])
+    if sched:
+        sched.load_state_dict(state["sched"])
+    gen = torch.Generator().manual_seed(cfg.seed)
+    gen.set_state(state["gen"])
+    x, y, vx, vy = _train_data(cfg, device)
+    bar = tqdm(range(state["epoch"], cfg.epochs), initial=state["epoch"], total=cfg.epochs,
+               desc=f"train {cfg.model}/{cfg.dataset}/{cfg.act}/{cfg.scheme}", disable=not progress)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        loss = _epoch(cfg, model, opt, x, y, gen, device, progress, f"epoch {epoch + 1}")
+        if sched:
+            sched.step()
+        val = evaluate(model, vx, vy)
+        state["train_time"] += time.perf_counter() - t0
+        state["history"].append({"epoch": epoch + 1, "loss": loss, "val_acc": val})
+        if val > state["best_val"]:
+            state.update(best_val=val, best_epoch=epoch + 1,
+                         best_model={k: v.detach().cpu().clone()
+                                     for k, v in model.state_dict().items()})
+        state.update(epoch=epoch + 1, model=model.state_dict(), opt=opt.state_dict(),
+                     sched=sched.state_dict() if sched else None, gen=gen.get_state(),
+                     config=dataclasses.asdict(cfg))
+        atomic_torch_save(state, partial)
+        bar.set_postfix(loss=f"{loss:.3f}", val=f"{val:.4f}")
+    return state, partial
+
+
+def load_or_train(cfg: TrainConfig, progress=True, device=None, recompute=False):
+    """The trained model for ``cfg``: from the cache, or trained (resuming) and cached.
+
+    Returns
+    -------
+    model : nn.Sequential in eval mode, on CPU, best-validation weights
+    info : dict with test_acc, best_val_acc, best_epoch, train_time_s, history, ...
+    """
+    path = artifact_path("models", cfg, "pt")
+    saved = None if recompute else torch_load_or_none(path)
+    if saved is not None and _valid(saved, cfg):
+        model = cfg.build()
+        model.load_state_dict(saved["state_dict"])
+        return model.eval(), saved["info"]
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if recompute:
+        path.with_suffix(".partial.pt").unlink(missing_ok=True)
+    state, partial = _run_training(cfg, path, device, progress)
+    model = cfg.build()
+    model.load_state_dict(state["best_model"])
+    model.eval()
+    tx, ty = D.load_split(cfg.dataset, "test")
+    info = {"test_acc": evaluate(model, tx, ty), "best_val_acc": state["best_val"],
+            "best_epoch": state["best_epoch"], "train_time_s": state["train_time"],
+            "history": state["history"], "device": str(device),
+            "n_params": sum(p.numel() for p in model.parameters()),
+            "torch": torch.__version__}
+    atomic_torch_save({"config": dataclasses.asdict(cfg), "state_dict": model.state_dict(),
+                       "info": info}, path)
+    atomic_write_json(path.with_suffix(".json"), {"config": cfg, "info": info})
+    partial.unlink(missing_ok=True)
+    return model, info
+
+
+def _valid(saved, cfg) -> bool:
+    return (isinstance(saved, dict) and saved.get("config") == dataclasses.asdict(cfg)
+            and "state_dict" in saved and "info" in saved)
+
+
+def cached_info(cfg: TrainConfig):
+    """The info dict of a cached model, or ``None`` if it is not trained yet."""
+    saved = torch_load_or_none(artifact_path("models", cfg, "pt"))
+    return saved["info"] if saved is not None and _valid(saved, cfg) else None
+
+
+def zoo_table(scale: str, progress=False):
+    """Train (or load) every zoo model of a scale; one row per model, as a DataFrame."""
+    import pandas as pd
+    rows = []
+    for cfg in zoo_configs(scale):
+        _, info = load_or_train(cfg, progress=progress)
+        rows.append({"dataset": cfg.dataset, "model": cfg.model, "act": cfg.act,
+                     "scheme": cfg.scheme, "width": cfg.width, "epochs": cfg.epochs,
+                     "params": info["n_params"], "test_acc": info["test_acc"],
+                     "best_epoch": info["best_epoch"], "train_time_s": info["train_time_s"],
+                     "key": artifact_path("models", cfg, "pt").stem})
+    return pd.DataFrame(rows)
