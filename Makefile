@@ -16,7 +16,6 @@ SMOKE := $(CURDIR)/_build/smoke
 NCURV_DATA ?= $(if $(wildcard ../shared/data/README.md),$(abspath ../shared/data),$(CURDIR)/data)
 export NCURV_DATA
 export PATH := $(BIN):$(PATH)
-export MPLBACKEND := agg
 
 .PHONY: book test venv mathjax models notebooks notebook unit smoke-notebooks nbval smoke-book \
         render clean

@@ -58,8 +58,8 @@ for edge, value in sorted(kappa.items()):
 # The graph, edges coloured by their curvature (red: negative, blue: positive).
 
 # %%
-angles1 = np.linspace(0, 2 * np.pi, n1, endpoint=False) + np.pi
-angles2 = np.linspace(0, 2 * np.pi, n2, endpoint=False)
+angles1 = 2 * np.pi * (np.arange(n1) - (n1 - 1)) / n1      # bridge end on the right
+angles2 = np.pi + 2 * np.pi * np.arange(n2) / n2            # bridge end on the left
 pos = np.vstack([np.c_[np.cos(angles1) - 2.2, np.sin(angles1)],
                  np.c_[np.cos(angles2) + 2.2, np.sin(angles2)]])
 fig, ax = plt.subplots(figsize=(7, 3.2))

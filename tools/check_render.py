@@ -62,9 +62,11 @@ def check_page(page: Path, shots: Path) -> list:
         probe.unlink()
     body = re.search(r"<body([^>]*)>", dom)
     attrs = dict(re.findall(r'data-([\w-]+)="([^"]*)"', body.group(1))) if body else {}
-    if attrs.get("mathjax") != "ok":
-        problems.append(f"MathJax did not load ({attrs.get('mathjax', 'no probe result')})")
     n_math = len(re.findall(r'class="[^"]*\bmath\b', dom))
+    if n_math and attrs.get("mathjax") != "ok":  # Sphinx loads MathJax only where there is math
+        problems.append(f"MathJax did not load ({attrs.get('mathjax', 'no probe result')})")
+    if not attrs:
+        problems.append("the probe did not run (page failed to load?)")
     n_rendered = dom.count("<mjx-container")
     if n_math and n_rendered < n_math:
         problems.append(f"{n_math - n_rendered} of {n_math} formulas left raw")

@@ -55,6 +55,10 @@ def execute(src: Path, out: Path, params: dict, force: bool) -> float:
                                    start_timeout=120)
         wall = time.perf_counter() - t0
         done = nbformat.read(tmp_nb, as_version=4)
+        for cell in done.cells:  # the book shows papermill's injected cell (values used)
+            tags = cell.metadata.get("tags", [])
+            if "parameters" in tags and "remove-cell" not in tags:
+                cell.metadata["tags"] = tags + ["remove-cell"]
         done.metadata["ncurv"] = {"source_sha256": digest, "parameters": params,
                                   "wall_time_s": round(wall, 2)}
         out.parent.mkdir(parents=True, exist_ok=True)
