@@ -15,6 +15,11 @@ SMOKE := $(CURDIR)/_build/smoke
 # Dataset root: $NCURV_DATA, else ../shared/data when it exists, else ./data
 NCURV_DATA ?= $(if $(wildcard ../shared/data/README.md),$(abspath ../shared/data),$(CURDIR)/data)
 export NCURV_DATA
+# smoke artifacts never mix with the committed cpu/paper cache in data/cache
+ifeq ($(SCALE),smoke)
+NCURV_CACHE ?= $(SMOKE)/cache
+export NCURV_CACHE
+endif
 export PATH := $(BIN):$(PATH)
 
 .PHONY: book test venv mathjax models notebooks notebook unit smoke-notebooks nbval smoke-book \
@@ -69,7 +74,7 @@ smoke-book: venv mathjax
 
 render: venv
 	bash tools/ensure_chromium.sh
-	$(BIN)/python tools/check_render.py $(SMOKE)/src/_build/html book/01_orc_primer.html book/91_model_zoo.html
+	$(BIN)/python tools/check_render.py $(SMOKE)/src/_build/html book/01_orc_primer.html book/21_dag_conservation.html book/91_model_zoo.html
 
 clean:
 	rm -rf _build
