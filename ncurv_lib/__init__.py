@@ -24,12 +24,17 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
+_SUBMODULES = ("cache", "curvature", "dag", "data", "models", "orc", "paths", "plotting",
+               "pruning", "train")
+
 
 def __getattr__(name):
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
+    if name in _SUBMODULES:  # nc.pruning, nc.dag ... without an explicit import
+        return import_module(f"ncurv_lib.{name}")
     raise AttributeError(f"module 'ncurv_lib' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))

@@ -11,6 +11,7 @@ Wall times go to ``<out>/_timings.json`` (read by the reproducibility appendix).
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -50,9 +51,16 @@ def execute(src: Path, out: Path, params: dict, force: bool) -> float:
         tmp_nb = Path(tmp) / (src.stem + ".ipynb")
         nbformat.write(nb, tmp_nb)
         t0 = time.perf_counter()
-        papermill.execute_notebook(str(tmp_nb), str(tmp_nb), parameters=params,
-                                   kernel_name="python3", cwd=str(REPO), progress_bar=False,
-                                   start_timeout=120)
+        try:
+            papermill.execute_notebook(str(tmp_nb), str(tmp_nb), parameters=params,
+                                       kernel_name="python3", cwd=str(REPO),
+                                       progress_bar=False, start_timeout=120)
+        except papermill.PapermillExecutionError:
+            failed = out.with_name(out.stem + ".failed.ipynb")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(tmp_nb, failed)
+            print(f"  {src.name}: FAILED, executed notebook kept in {failed}")
+            raise
         wall = time.perf_counter() - t0
         done = nbformat.read(tmp_nb, as_version=4)
         for cell in done.cells:  # the book shows papermill's injected cell (values used)

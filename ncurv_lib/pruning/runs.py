@@ -1,0 +1,183 @@
+"""Cached pruning sweeps of cached trained models (what the CLI and notebooks call).
+
+A :class:`SweepConfig` names one trained model (a :class:`~ncurv_lib.train.TrainConfig`)
+and one method; :func:`load_or_sweep` returns its sweep table from
+``<cache_root>/sweeps/<hash>.csv`` (with a JSON sidecar holding the configuration, the
+run time and the summary metrics) or computes and stores it atomically. Only the fields
+that matter for the method enter the hash (changing SynFlow's ``iterations`` does not
+invalidate a magnitude sweep).
+
+Curvature scores of a model are cached as ``<cache_root>/param_curvature/<hash>.pt``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .metrics import summarize
+from .sweeps import GRIDS, global_sweep, layer_sweep, parse_method
+
+__all__ = ["SweepConfig", "load_or_sweep", "compute_sweep", "load_or_curvature",
+           "sweep_path", "cached_seconds"]
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """One sweep: a trained model, a method and the grid options.
+
+    Parameters
+    ----------
+    train : TrainConfig
+    method : str
+        One of :data:`ncurv_lib.pruning.sweeps.METHODS`.
+    grid : {"smoke", "default", "fine"}
+    sign_aware : bool
+        Curvature: add the authors' sign-aware grid.
+    per_layer : bool
+        Add per-layer sweeps (not for SynFlow).
+    iterations : int
+        SynFlow rounds; ``synflow_iterative`` False uses the single-shot order.
+    per_class : int
+        SNIP batch: training examples per class.
+    convention : {"paper", "authors"}
+        Curvature convention; ``calib_k`` calibration examples per class (0: paper's).
+    test_limit : int
+        > 0: evaluate on a fixed subset of the test set (smoke runs only).
+    """
+
+    train: object
+    method: str
+    grid: str = "default"
+    sign_aware: bool = True
+    per_layer: bool = False
+    iterations: int = 100
+    synflow_iterative: bool = True
+    per_class: int = 10
+    convention: str = "paper"
+    calib_k: int = 0
+    test_limit: int = 0
+
+    def __post_init__(self):
+        parse_method(self.method)
+        if self.grid not in GRIDS:
+            raise ValueError(f"unknown grid {self.grid!r}; expected one of {GRIDS}")
+        if self.iterations < 1 or self.per_class < 1 or self.calib_k < 0 or self.test_limit < 0:
+            raise ValueError("iterations and per_class must be >= 1; calib_k, test_limit >= 0")
+        if self.convention not in ("paper", "authors"):
+            raise ValueError(f"unknown convention {self.convention!r}")
+
+    @property
+    def scorer(self) -> str:
+        return parse_method(self.method)[0]
+
+    def cache_key(self) -> dict:
+        """The fields that determine the table (the cache key)."""
+        key = {"kind": "pruning-sweep", "version": 1,
+               "train": dataclasses.asdict(self.train), "method": self.method,
+               "grid": self.grid, "test_limit": self.test_limit,
+               "per_layer": self.per_layer and self.scorer != "synflow"}
+        if self.scorer == "snip":
+            key["per_class"] = self.per_class
+        if self.scorer == "synflow":
+            key.update(iterations=self.iterations, synflow_iterative=self.synflow_iterative)
+        if self.scorer == "curvature":
+            key.update(sign_aware=self.sign_aware, convention=self.convention,
+                       calib_k=self.calib_k)
+        return key
+
+
+def sweep_path(cfg: SweepConfig):
+    """``<cache_root>/sweeps/<hash>.csv`` for this configuration."""
+    from ncurv_lib.cache import artifact_path
+    return artifact_path("sweeps", cfg.cache_key(), "csv")
+
+
+def load_or_curvature(model, train, convention="paper", calib_k=0, force=False,
+                      progress=False):
+    """Per-parameter curvature of a trained model on its calibration set, cached.
+
+    The calibration set is :func:`ncurv_lib.data.calibration_set` (``calib_k`` per
+    class, 0 = the paper's k); the scores go to ``<cache>/param_curvature/<hash>.pt``.
+    """
+    from ncurv_lib import data as D
+    from ncurv_lib.cache import artifact_path, atomic_torch_save, torch_load_or_none
+    key = {"kind": "param-curvature", "train": dataclasses.asdict(train),
+           "convention": convention, "calib_k": calib_k}
+    path = artifact_path("param_curvature", key, "pt")
+    saved = None if force else torch_load_or_none(path)
+    if isinstance(saved, dict) and saved.get("key") == key:
+        return saved["scores"]
+    from ncurv_lib.curvature import CurvatureConfig, parameter_curvature
+    x, _ = D.calibration_set(model, train.dataset, calib_k or None)
+    scores = parameter_curvature(model, x, CurvatureConfig(convention=convention),
+                                 progress=progress)
+    atomic_torch_save({"key": key, "scores": scores}, path)
+    return scores
+
+
+def _inputs(cfg: SweepConfig, model, progress=False):
+    """Test set, pruning batch and method options for one sweep."""
+    from ncurv_lib import data as D
+    ds = cfg.train.dataset
+    x, y = D.load_split(ds, "test", limit=cfg.test_limit or None)
+    scorer, order = parse_method(cfg.method)
+    data, opts = None, {}
+    if scorer == "snip":
+        data = D.pruning_batch(ds, per_class=cfg.per_class)
+    if scorer == "synflow":
+        opts = {"input_shape": D.input_shape(ds), "iterations": cfg.iterations,
+                "synflow_iterative": cfg.synflow_iterative}
+    if scorer == "curvature":
+        opts = {"order": order, "sign_aware": cfg.sign_aware,
+                "scores": load_or_curvature(model, cfg.train, cfg.convention, cfg.calib_k,
+                                            progress=progress)}
+    return x, y, data, opts
+
+
+def compute_sweep(cfg: SweepConfig, model, progress=True, batch_size=1000) -> pd.DataFrame:
+    """The sweep table of ``cfg`` for an already loaded ``model`` (no caching)."""
+    x, y, data, opts = _inputs(cfg, model, progress)
+    scorer = cfg.scorer
+    tables = [global_sweep(model, x, y, scorer, data, grid=cfg.grid, batch_size=batch_size,
+                           progress=progress, **opts)]
+    if cfg.per_layer and scorer != "synflow":
+        opts.pop("sign_aware", None)
+        tables.append(layer_sweep(model, x, y, scorer, data, grid=cfg.grid,
+                                  batch_size=batch_size, progress=progress, **opts))
+    table = pd.concat(tables, ignore_index=True)
+    t = cfg.train
+    return table.assign(dataset=t.dataset, arch=t.model, act=t.act, scheme=t.scheme,
+                        model=f"{t.model}-{t.dataset}-{t.act}-{t.scheme}")
+
+
+def load_or_sweep(cfg: SweepConfig, progress=True, force=False, batch_size=1000,
+                  model=None) -> pd.DataFrame:
+    """The sweep table of ``cfg``: from the cache, or computed and cached atomically.
+
+    ``model`` may be given to skip loading it (it must be the one ``cfg.train`` trains).
+    """
+    from ncurv_lib.cache import atomic_write_csv, atomic_write_json
+    path = sweep_path(cfg)
+    if path.exists() and not force:
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if model is None:
+        from ncurv_lib.train import load_or_train
+        model, _ = load_or_train(cfg.train, progress=progress)
+    start = time.perf_counter()
+    table = compute_sweep(cfg, model, progress, batch_size)
+    seconds = time.perf_counter() - start
+    atomic_write_csv(table, path)
+    atomic_write_json(path.with_suffix(".json"), {
+        "config": cfg.cache_key(), "seconds": seconds, "rows": len(table),
+        "summary": summarize(table).to_dict(orient="records")})
+    return table
+
+
+def cached_seconds(cfg: SweepConfig) -> float | None:
+    """Run time recorded in the JSON sidecar of a cached sweep (None if absent)."""
+    import json
+    side = sweep_path(cfg).with_suffix(".json")
+    return json.loads(side.read_text())["seconds"] if side.exists() else None
