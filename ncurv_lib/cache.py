@@ -55,6 +55,9 @@ def _atomic(path, write):
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would create it
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
