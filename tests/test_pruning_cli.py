@@ -103,12 +103,15 @@ def test_cli_checkpoint(fake, tmp_path):
 
 def test_load_or_curvature_computes_once_then_reads_cache(fake, monkeypatch):
     import ncurv_lib as nc
-    import ncurv_lib.curvature as C
+    import ncurv_lib.curvature.cli as C
+    from ncurv_lib import train as T
     cfg = fake[0]
     torch.manual_seed(0)
     tiny = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
     xc = torch.randn(2, 3)
-    monkeypatch.setattr(D, "calibration_set", lambda model, ds, k=None, **kw: (xc, None))
+    monkeypatch.setattr(T, "load_or_train", lambda *a, **k: (tiny, {}))
+    monkeypatch.setattr(D, "calibration_indices", lambda *a, **k: torch.tensor([0, 1]))
+    monkeypatch.setattr(D, "load_split", lambda *a, **k: (xc, None))
     first = runs.load_or_curvature(tiny, cfg, "authors")
     ref = nc.parameter_curvature(tiny, xc, nc.CurvatureConfig(convention="authors"))
     assert all(torch.equal(first[k], ref[k]) for k in ref)

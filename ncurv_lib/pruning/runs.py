@@ -7,7 +7,7 @@ run time and the summary metrics) or computes and stores it atomically. Only the
 that matter for the method enter the hash (changing SynFlow's ``iterations`` does not
 invalidate a magnitude sweep).
 
-Curvature scores of a model are cached as ``<cache_root>/param_curvature/<hash>.pt``.
+Curvature scores of a model are cached by the engine under ``<cache_root>/curvature/``.
 """
 from __future__ import annotations
 
@@ -99,23 +99,13 @@ def load_or_curvature(model, train, convention="paper", calib_k=0, force=False,
                       progress=False):
     """Per-parameter curvature of a trained model on its calibration set, cached.
 
-    The calibration set is :func:`ncurv_lib.data.calibration_set` (``calib_k`` per
-    class, 0 = the paper's k); the scores go to ``<cache>/param_curvature/<hash>.pt``.
+    Delegates to :func:`ncurv_lib.curvature.cli.cached_parameter_curvature` (one cache
+    for curvature scores, ``<cache>/curvature/``); ``calib_k`` per class, 0 = the
+    paper's k. ``model`` is the trained model of ``train`` (loaded from the cache).
     """
-    from ncurv_lib import data as D
-    from ncurv_lib.cache import artifact_path, atomic_torch_save, torch_load_or_none
-    key = {"kind": "param-curvature", "train": dataclasses.asdict(train),
-           "convention": convention, "calib_k": calib_k}
-    path = artifact_path("param_curvature", key, "pt")
-    saved = None if force else torch_load_or_none(path)
-    if isinstance(saved, dict) and saved.get("key") == key:
-        return saved["scores"]
-    from ncurv_lib.curvature import CurvatureConfig, parameter_curvature
-    x, _ = D.calibration_set(model, train.dataset, calib_k or None)
-    scores = parameter_curvature(model, x, CurvatureConfig(convention=convention),
-                                 progress=progress)
-    atomic_torch_save({"key": key, "scores": scores}, path)
-    return scores
+    from ncurv_lib.curvature.cli import cached_parameter_curvature
+    return cached_parameter_curvature(train, convention=convention, calib_k=calib_k or None,
+                                      progress=progress, recompute=force)
 
 
 def _inputs(cfg: SweepConfig, model, progress=False):

@@ -1,0 +1,13 @@
+"""Exact neural curvature of feed-forward networks (the contract's §1-§6).
+
+The data flow is one module per step: :mod:`.chain` (model -> validated layer
+chain) -> :mod:`.graph` (per-transition connectivity) -> :mod:`.activations`
+(node values, beta) -> :mod:`.measures` (neighbour distributions) ->
+:mod:`.distances` (min-plus products) -> :mod:`.transport` (reduced optimal
+transport) -> :mod:`.api` (``edge_curvature``, ``parameter_curvature``).
+"""
+from .chain import UnsupportedModelError
+from .api import CurvatureConfig, edge_curvature, parameter_curvature
+
+__all__ = ["CurvatureConfig", "UnsupportedModelError", "edge_curvature",
+           "parameter_curvature"]

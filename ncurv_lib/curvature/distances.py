@@ -1,0 +1,131 @@
+"""Shortest directed path lengths in the layered graph (contract §5).
+
+In a layered graph a path from layer :math:`a` to layer :math:`a+k` has
+exactly :math:`k` hops, so shortest paths are min-plus products
+
+.. math:: M_2(p, v) = \\min_q \\, w(p, q) + w(q, v), \\qquad
+          M_3(p, s) = \\min_{q_1} \\, w(p, q_1) + M_2(q_1, s).
+
+They are shared by every edge of a layer. To exclude the edge under study
+(the paper convention re-weights it), each product also keeps its minimiser
+and the best value over the other middle nodes (``second``).
+
+>>> import torch
+>>> inf = float("inf")
+>>> idx1, len1 = torch.tensor([[0, 1]]), torch.tensor([[1., 2.]])
+>>> idx2, len2 = torch.tensor([[0], [0]]), torch.tensor([[5.], [1.]])
+>>> t = two_hop(torch.tensor([0]), idx1, len1, idx2, len2, 1)
+>>> t.best.tolist(), t.arg.tolist(), t.second.tolist()
+([[3.0]], [[1]], [[6.0]])
+"""
+from dataclasses import dataclass
+
+import torch
+
+CHUNK = 1 << 22
+
+
+@dataclass(frozen=True)
+class Top2:
+    """Per (row, column): ``best`` value, ``arg`` middle node (-1 if none),
+    ``second`` best over the other middle nodes (inf if none)."""
+
+    best: torch.Tensor
+    arg: torch.Tensor
+    second: torch.Tensor
+
+
+def _scatter_top2(key, val, mid, size):
+    inf = torch.full((size,), float("inf"), dtype=val.dtype)
+    best = inf.clone().scatter_reduce_(0, key, val, "amin")
+    big = torch.iinfo(torch.int64).max
+    isb = val == best[key]
+    arg = torch.full((size,), big, dtype=torch.int64).scatter_reduce_(
+        0, key[isb], mid[isb], "amin")
+    other = torch.where(mid != arg[key], val, torch.full_like(val, float("inf")))
+    second = inf.scatter_reduce_(0, key, other, "amin")
+    arg = torch.where(arg == big, torch.full_like(arg, -1), arg)
+    return best, arg, second
+
+
+def two_hop(rows, idx1, len1, idx2, len2, n_cols) -> Top2:
+    """Two-hop min-plus product from ``rows`` to every column node.
+
+    Parameters
+    ----------
+    rows : (R,) int64
+        Start nodes.
+    idx1, len1 : (n_start, K1)
+        Padded first-hop lists (start -> middle), -1 / inf padding.
+    idx2, len2 : (n_mid, K2)
+        Padded second-hop lists (middle -> column).
+    n_cols : int
+
+    Returns
+    -------
+    Top2 with tensors of shape (R, n_cols).
+    """
+    k1, k2 = idx1.shape[1], idx2.shape[1]
+    step = max(1, CHUNK // max(1, k1 * k2))
+    parts = []
+    for lo in range(0, rows.numel(), step):
+        r = rows[lo:lo + step]
+        c = r.numel()
+        q, l1 = idx1[r], len1[r]                              # (c, K1)
+        qc = q.clamp_min(0)
+        v, l2 = idx2[qc], len2[qc]                            # (c, K1, K2)
+        ok = (q >= 0)[:, :, None] & (v >= 0)
+        val = (l1[:, :, None] + l2)[ok]
+        key = (torch.arange(c)[:, None, None] * n_cols + v)[ok]
+        mid = q[:, :, None].expand(-1, -1, k2)[ok]
+        parts.append([t.view(c, n_cols) for t in _scatter_top2(key, val, mid, c * n_cols)])
+    if not parts:
+        empty = torch.empty((0, n_cols), dtype=torch.float64)
+        return Top2(empty, empty.to(torch.int64), empty)
+    return Top2(*(torch.cat([p[i] for p in parts]) for i in range(3)))
+
+
+def three_hop(rows, idx1, len1, table) -> Top2:
+    """Three-hop product :math:`\\min_{q_1} w(p, q_1) + T(q_1, s)` for ``rows``.
+
+    Parameters
+    ----------
+    rows : (R,) int64
+    idx1, len1 : (n_start, K1)
+        Padded first-hop lists.
+    table : (n_mid, S) float64
+        Best two-hop values from each middle node to each column.
+
+    Returns
+    -------
+    Top2 with tensors of shape (R, S).
+    """
+    k1, s = idx1.shape[1], table.shape[1]
+    step = max(1, CHUNK // max(1, k1 * s))
+    best, arg, second = [], [], []
+    for lo in range(0, rows.numel(), step):
+        r = rows[lo:lo + step]
+        q, l1 = idx1[r], len1[r]
+        val = l1[:, :, None] + table[q.clamp_min(0)]          # (c, K1, S)
+        val = torch.where((q >= 0)[:, :, None], val, torch.full_like(val, float("inf")))
+        b, pos = val.min(dim=1)
+        val.scatter_(1, pos[:, None, :], float("inf"))
+        best.append(b)
+        second.append(val.min(dim=1).values)
+        a = torch.gather(q, 1, pos)
+        arg.append(torch.where(torch.isfinite(b), a, torch.full_like(a, -1)))
+    if not best:
+        empty = torch.empty((0, s), dtype=torch.float64)
+        return Top2(empty, empty.to(torch.int64), empty)
+    return Top2(torch.cat(best), torch.cat(arg), torch.cat(second))
+
+
+def excluding(top, rows_local, cols, node):
+    """Best value at (row, col) over middle nodes other than ``node``.
+
+    All arguments broadcast together; ``top`` tensors are indexed
+    ``[rows_local, cols]``.
+    """
+    lin = rows_local * top.best.shape[1] + cols
+    b, a = torch.take(top.best, lin), torch.take(top.arg, lin)
+    return torch.where(a == node, torch.take(top.second, lin), b)

@@ -1,0 +1,169 @@
+"""Curvature of the edges of one transition on one example (contract §5-§6).
+
+Assembles, for a batch of edges :math:`(u,v)`, the masses
+:math:`\\mu_u, \\nu_v`, the two-hop lengths :math:`A_p = C(p,v)`,
+:math:`B_s = C(u,s)` and the three-hop lengths :math:`C(p,s)` from the
+layer's shared min-plus tables, then :math:`\\kappa = 1 - R/D` with
+:math:`R` from :func:`.transport.reduced_ot`. In the paper convention the
+edge itself has length :math:`D` inside the paths:
+
+.. math::
+    A_p = \\min(\\min_{q \\ne u} w(p,q) + w(q,v),\\; w(p,u) + D), \\quad
+    B_s = \\min(\\min_{q \\ne v} w(u,q) + w(q,s),\\; D + w(v,s)),
+
+    C(p,s) = \\min(\\min_{q_1 \\ne u} w(p,q_1) + M_2(q_1,s),\\; w(p,u) + B_s).
+
+In the authors' convention all paths use :math:`w` (plain tables).
+A point mass :math:`\\mu_u = \\delta_u` is the support :math:`\\{u\\}` with
+:math:`A_u = D` and :math:`C(u,s) = B_s` (likewise for :math:`\\nu_v`).
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+
+from .distances import Top2, excluding
+from .measures import Support
+from .transport import reduced_ot
+
+CHUNK = 1 << 21
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Shared min-plus tables of one transition and example (None at the borders).
+
+    ``p_loc`` / ``s_loc`` map node ids of layers t-1 / t+2 to table rows;
+    ``m2a[p, v]``, ``m2b[s, u]`` (two hops), ``m3[p, s]`` (three hops).
+    """
+
+    p_loc: Optional[torch.Tensor]
+    s_loc: Optional[torch.Tensor]
+    m2a: Optional[Top2]
+    m2b: Optional[Top2]
+    m3: Optional[Top2]
+
+
+def _side(sup: Optional[Support], nodes, k):
+    """Masses, lengths, ids and delta flags of the supports of ``nodes`` (first k slots)."""
+    if sup is None:
+        e = nodes.numel()
+        return (torch.ones((e, 1), dtype=torch.float64), torch.full((e, 1), float("inf"),
+                dtype=torch.float64), torch.full((e, 1), -1), torch.ones(e, dtype=torch.bool))
+    return (sup.mass[nodes, :k], sup.length[nodes, :k], sup.idx[nodes, :k], sup.delta[nodes])
+
+
+def _a_values(tab, pid, pw, u, v, d, paper):
+    if tab.m2a is None:
+        return torch.zeros(pid.shape, dtype=torch.float64)
+    pl = tab.p_loc[pid.clamp_min(0)]
+    if paper:
+        a = torch.minimum(excluding(tab.m2a, pl, v[:, None], u[:, None]), pw + d[:, None])
+    else:
+        a = tab.m2a.best[pl, v[:, None]]
+    return a
+
+
+def _b_values(tab, sid, sw, u, v, d, paper):
+    if tab.m2b is None:
+        return torch.zeros(sid.shape, dtype=torch.float64)
+    sl = tab.s_loc[sid.clamp_min(0)]
+    if paper:
+        b = torch.minimum(excluding(tab.m2b, sl, u[:, None], v[:, None]), d[:, None] + sw)
+    else:
+        b = tab.m2b.best[sl, u[:, None]]
+    return b
+
+
+def _c3_values(tab, pid, sid, pw, b, u, paper):
+    shape = (pid.shape[0], pid.shape[1], sid.shape[1])
+    if tab.m3 is None:
+        return torch.full(shape, float("inf"), dtype=torch.float64)
+    pl = tab.p_loc[pid.clamp_min(0)][:, :, None]
+    sl = tab.s_loc[sid.clamp_min(0)][:, None, :]
+    if paper:
+        return torch.minimum(excluding(tab.m3, pl, sl, u[:, None, None]), pw[:, :, None] + b[:, None, :])
+    return tab.m3.best[pl, sl]
+
+
+def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True):
+    """Bounds on :math:`R` for edges ``(u, v)`` with costs ``d`` (all (E,)).
+
+    Returns (r_lo, r_hi, pending, n_lp, n_not_closed); r_lo == r_hi where exact.
+    """
+    pm, pw, pid, pdelta = _side(mu_sup, u, kp)
+    sm, sw, sid, sdelta = _side(nu_sup, v, ks)
+    a = _a_values(tab, pid, pw, u, v, d, paper)
+    b = _b_values(tab, sid, sw, u, v, d, paper)
+    c3 = _c3_values(tab, pid, sid, pw, b, u, paper)
+    pm, a = pm.clone(), a.clone()
+    pm[pdelta] = 0.0
+    pm[pdelta, 0] = 1.0
+    a[pdelta, 0] = d[pdelta]
+    sm, b = sm.clone(), b.clone()
+    sm[sdelta] = 0.0
+    sm[sdelta, 0] = 1.0
+    b[sdelta, 0] = d[sdelta]
+    c3[pdelta, 0, :] = b[pdelta]
+    c3[sdelta, :, 0] = a[sdelta]
+    a = torch.where(pm > 0, a, torch.zeros_like(a))
+    b = torch.where(sm > 0, b, torch.zeros_like(b))
+    live = (pm > 0)[:, :, None] & (sm > 0)[:, None, :]
+    c = (c3 + d[:, None, None]) - a[:, :, None] - b[:, None, :]
+    scale = d + a.amax(dim=1) + b.amax(dim=1)
+    c = torch.where(live & (c < -1e-13 * scale[:, None, None]), c, torch.zeros_like(c))
+    closed = (pm * a).sum(dim=1) + (sm * b).sum(dim=1) - d
+    lo, hi, pending, n_lp = reduced_ot(pm, sm, c, solve)
+    n_open = int((c < 0).flatten(1).any(dim=1).sum())
+    return closed + lo, closed + hi, pending, n_lp, n_open
+
+
+def _support_sizes(sup, nodes):
+    if sup is None:
+        return torch.ones(nodes.numel(), dtype=torch.int64)
+    return (sup.idx[nodes] >= 0).sum(dim=1).clamp_min(1)
+
+
+def _chunks(cu, cv):
+    """Edge order and chunks (lo, hi, kp, ks): edges grouped by the powers of two of
+    their support sizes, each chunk holding at most CHUNK cost entries."""
+    bu = torch.ceil(torch.log2(cu.to(torch.float64))).to(torch.int64)
+    bv = torch.ceil(torch.log2(cv.to(torch.float64))).to(torch.int64)
+    key = bu * 64 + bv
+    order = torch.argsort(key, stable=True)
+    keys, counts = torch.unique_consecutive(key[order], return_counts=True)
+    out, lo = [], 0
+    for k, c in zip(keys.tolist(), counts.tolist()):
+        step = max(1, CHUNK // ((1 << (k // 64)) * (1 << (k % 64))))
+        for a in range(lo, lo + c, step):
+            b = min(lo + c, a + step)
+            e = order[a:b]
+            out.append((a, b, int(cu[e].max()), int(cv[e].max())))
+        lo += c
+    return order, out
+
+
+def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True):
+    """:math:`\\kappa = 1 - R/D` for edges (u, v) with costs d, in chunks of similar support sizes.
+
+    Returns
+    -------
+    k_lo, k_hi : (E,) float64
+        Bounds on kappa (equal where exact; always when ``solve``).
+    pending : (E,) bool
+        Edges whose transport problem was left unsolved.
+    n_lp, n_not_closed : int
+    """
+    k_lo = torch.empty(u.numel(), dtype=torch.float64)
+    k_hi, pending = torch.empty_like(k_lo), torch.zeros(u.numel(), dtype=torch.bool)
+    n_lp = n_open = 0
+    if not u.numel():
+        return k_lo, k_hi, pending, 0, 0
+    order, chunks = _chunks(_support_sizes(mu_sup, u), _support_sizes(nu_sup, v))
+    for lo, hi, kp, ks in chunks:
+        e = order[lo:hi]
+        r_lo, r_hi, pend, k, o = transport_term(tab, mu_sup, nu_sup, u[e], v[e], d[e], paper,
+                                                kp, ks, solve)
+        k_lo[e], k_hi[e], pending[e] = 1.0 - r_hi / d[e], 1.0 - r_lo / d[e], pend
+        n_lp, n_open = n_lp + k, n_open + o
+    return k_lo, k_hi, pending, n_lp, n_open

@@ -1,0 +1,55 @@
+"""The cached score function and the ``curvature`` subcommand (foundation stubbed, tiny model)."""
+import argparse
+
+import pytest
+import torch
+import torch.nn as nn
+
+import ncurv_lib as nc
+from ncurv_lib import data, train
+from ncurv_lib.curvature import cli
+
+
+@pytest.fixture
+def stubbed(monkeypatch, tmp_path):
+    monkeypatch.setenv("NCURV_CACHE", str(tmp_path))
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3)).eval()
+    x = torch.randn(6, 4)
+    monkeypatch.setattr(train, "load_or_train", lambda cfg, progress=True: (model, {}))
+    monkeypatch.setattr(data, "calibration_indices",
+                        lambda m, dataset, k=None: torch.tensor([4, 1, 2]))
+    monkeypatch.setattr(data, "load_split", lambda dataset, split, root=None: (x, None))
+    return model, x, tmp_path
+
+
+def test_cached_scores_equal_direct_and_are_reused(stubbed, monkeypatch):
+    model, x, tmp = stubbed
+    cfg = train.TrainConfig.preset("mnist", "mlp", "tanh", "ce", "smoke")
+    scores, info = cli.cached_parameter_curvature(cfg, convention="authors", progress=False,
+                                                  return_info=True)
+    direct = nc.parameter_curvature(model, x[[4, 1, 2]], nc.CurvatureConfig(convention="authors"))
+    assert list(scores) == ["0.weight", "2.weight"]
+    for k in scores:
+        torch.testing.assert_close(scores[k], direct[k], rtol=0, atol=0)
+    assert info["key"]["calibration_ids"] == [4, 1, 2]
+    assert info["examples"] == 3 and str(tmp) in info["path"]
+
+    def boom(*a, **k):
+        raise AssertionError("recomputed although cached")
+    monkeypatch.setattr(cli, "parameter_curvature", boom)
+    again = cli.cached_parameter_curvature(cfg, convention="authors", progress=False)
+    assert all(torch.equal(again[k], scores[k]) for k in scores)
+    with pytest.raises(AssertionError, match="recomputed"):
+        cli.cached_parameter_curvature(cfg, convention="paper", progress=False)
+
+
+def test_cli_run_prints_summary(stubbed, capsys):
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    args = parser.parse_args(["--model", "mlp", "--act", "tanh", "--scale", "smoke",
+                              "--no-neural-cost", "--no-progress"])
+    assert args.neural_cost is False and args.neural_distribution is True
+    assert cli.run(args) == 0
+    out = capsys.readouterr().out
+    assert "0.weight" in out and "3 examples" in out
