@@ -280,10 +280,11 @@ def _first_per_class(labels, ok, per_class: int, classes) -> torch.Tensor:
 
 
 def predict(model, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """Predicted labels of ``model`` (eval mode, no grad) on ``x``, batched."""
+    """Predicted labels (on the CPU) of ``model`` in eval mode on ``x``, batched."""
+    device = next(model.parameters(), torch.empty(0)).device  # a model may hold no weights
     model.eval()
     with torch.no_grad():
-        return torch.cat([model(xb).argmax(1) for xb in x.split(batch_size)])
+        return torch.cat([model(xb.to(device)).argmax(1).cpu() for xb in x.split(batch_size)])
 
 
 def calibration_indices(model, dataset: str, k=None, root=None, classes=None) -> torch.Tensor:

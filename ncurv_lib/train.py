@@ -172,13 +172,7 @@ def pgd_attack(model, x, y, eps, step, steps, dataset, generator=None):
 # ---------------------------------------------------------------- training
 def evaluate(model, x, y, batch_size=1000) -> float:
     """Top-1 accuracy of ``model`` (eval mode) on ``(x, y)``."""
-    device = next(model.parameters()).device
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
-            correct += (model(xb.to(device)).argmax(1) == yb.to(device)).sum().item()
-    return correct / len(y)
+    return (D.predict(model, x, batch_size) == y.cpu()).sum().item() / len(y)
 
 
 def _optimizer(cfg, model):
