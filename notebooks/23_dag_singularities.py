@@ -159,9 +159,11 @@ for name in archs:
           + ", ".join(f"{reg} {v:.3f}" for reg, v in zip(regs, free[name])))
 
 # %% [markdown]
-# **What this run shows.** Without a regulariser (and with L2) no singular value of
-# $J$ vanishes: the network stays away from the singular locus. L1 and above all the
-# nuclear norm drive whole neurons to zero, and each such neuron adds one vanishing
+# **What this run shows.** Without a regulariser no singular value of $J$ vanishes:
+# the network stays away from the singular locus. L2 cuts off at most a few neurons
+# (none in the short `smoke` runs; about 5 of 30 in the deeper nets after 3000
+# epochs at `cpu` scale), while L1 and above all the nuclear norm drive whole
+# neurons to zero, and each such neuron adds one vanishing
 # singular value (Theorem 2: the neuron becomes its own component once it is cut
 # off from both sides). Those neurons are exactly the ones with the smallest $s_k$,
 # and pruning them leaves the test loss unchanged; pruning by $s'_k$ needs both
@@ -169,6 +171,6 @@ for name in archs:
 
 # %%
 nz = table.pivot(index="arch", columns="reg", values="near_zero")
-assert (nz["vanilla"] == 0).all() and (nz["L2"] == 0).all()
-assert (nz["nuclear"] > nz["vanilla"]).all()
+assert (nz["vanilla"] == 0).all()
+assert (nz["nuclear"] > nz["L2"]).all()
 assert max(v[3] for v in free.values()) < 0.01  # pruning the collapsed neurons is free
