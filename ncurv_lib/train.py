@@ -12,10 +12,11 @@ Scale presets (:meth:`TrainConfig.preset`):
 * ``cpu``   -- the book on a 2-core machine: full data; LeNet5-small at full size
   (Adam 1e-3 with a cosine schedule, batch 128, 15 epochs, ~1 min); VGG9 at width 0.5 (SGD momentum 0.9,
   lr 0.05, cosine, batch 128, 30 epochs, ~20 min); AT with fewer PGD steps and
-  the paper's eps (MNIST 10 steps of 0.03; CIFAR 2 steps of 5/255 and 15 epochs).
+  the paper's eps (MNIST 10 steps of 0.03, eps ramped up over 5 epochs; CIFAR 2
+  steps of 5/255 and 15 epochs).
 * ``paper`` -- full widths and schedules for a GPU: LeNet5 as at ``cpu``; VGG9 width 1,
-  100 epochs; AT as in Madry et al. (MNIST eps 0.3, 40 steps of 0.01; CIFAR eps
-  8/255, 7 steps of 2/255).
+  100 epochs; AT as in Madry et al. (MNIST eps 0.3 after a 5-epoch ramp, 40 steps of
+  0.01; CIFAR eps 8/255, 7 steps of 2/255).
 """
 import dataclasses
 import time
@@ -54,6 +55,7 @@ class TrainConfig:
     adv_eps: float = 0.0             # scheme "at": L-inf radius in pixel units [0, 1]
     adv_step: float = 0.0
     adv_steps: int = 0
+    adv_warmup: int = 0              # epochs over which eps ramps up linearly (0: none)
     train_limit: int = 0             # > 0: a fixed random subset of the training split
     seed: int = 0
 
@@ -68,6 +70,7 @@ class TrainConfig:
             (self.scheme != "at" or (self.adv_eps > 0 and self.adv_steps >= 1),
              "scheme 'at' needs adv_eps > 0 and adv_steps >= 1"),
             (self.scheme != "wd" or self.weight_decay > 0, "scheme 'wd' needs weight_decay > 0"),
+            (self.adv_warmup >= 0, "adv_warmup must be >= 0"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -122,7 +125,8 @@ def _adversarial_preset(dataset, scale):
         if scale == "smoke":  # eps 0.3 cannot be learnt in two short epochs
             return dict(adv_eps=0.1, adv_steps=2, adv_step=0.05)
         steps = {"cpu": (10, 0.03), "paper": (40, 0.01)}[scale]
-        return dict(adv_eps=0.3, adv_steps=steps[0], adv_step=steps[1])
+        # LeNet5-small stays at chance when PGD starts at eps 0.3: ramp eps up over 5 epochs
+        return dict(adv_eps=0.3, adv_steps=steps[0], adv_step=steps[1], adv_warmup=5)
     steps = {"smoke": (2, 4 / 255), "cpu": (2, 5 / 255), "paper": (7, 2 / 255)}[scale]
     preset = dict(adv_eps=8 / 255, adv_steps=steps[0], adv_step=steps[1])
     if scale == "cpu":
@@ -198,19 +202,33 @@ def _train_data(cfg, device):
     return x, y, vx.to(device), vy.to(device)
 
 
-def _epoch(cfg, model, opt, x, y, gen, device, progress, desc):
+def adv_eps(cfg, epoch: int) -> float:
+    """PGD radius used in 0-based ``epoch``: a clean first epoch, then a linear ramp.
+
+    >>> cfg = TrainConfig(scheme="at", adv_eps=0.3, adv_step=0.03, adv_steps=10, adv_warmup=3)
+    >>> [round(adv_eps(cfg, e), 3) for e in range(5)]
+    [0.0, 0.1, 0.2, 0.3, 0.3]
+    """
+    if cfg.adv_warmup <= 0:
+        return cfg.adv_eps
+    return cfg.adv_eps * min(1.0, epoch / cfg.adv_warmup)
+
+
+def _epoch(cfg, model, opt, x, y, gen, device, progress, epoch):
     model.train()
+    eps = adv_eps(cfg, epoch)
+    step = cfg.adv_step * eps / cfg.adv_eps if cfg.scheme == "at" else 0.0
     perm = torch.randperm(len(y), generator=gen)
     batches = perm.split(cfg.batch_size)
     total = 0.0
-    for idx in tqdm(batches, desc=desc, leave=False, disable=not progress):
+    for idx in tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress):
         xb, yb = x[idx], y[idx]
         if cfg.augment:
             xb = D.augment(xb, gen)
         xb, yb = xb.to(device), yb.to(device)
-        if cfg.scheme == "at":
-            xb = pgd_attack(model, xb, yb, cfg.adv_eps, cfg.adv_step, cfg.adv_steps,
-                            cfg.dataset, generator=None if device.type != "cpu" else gen)
+        if cfg.scheme == "at" and eps > 0:
+            xb = pgd_attack(model, xb, yb, eps, step, cfg.adv_steps, cfg.dataset,
+                            generator=None if device.type != "cpu" else gen)
         loss = nn.functional.cross_entropy(model(xb), yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -247,13 +265,15 @@ def _run_training(cfg, path, device, progress):
                desc=f"train {cfg.model}/{cfg.dataset}/{cfg.act}/{cfg.scheme}", disable=not progress)
     for epoch in bar:
         t0 = time.perf_counter()
-        loss = _epoch(cfg, model, opt, x, y, gen, device, progress, f"epoch {epoch + 1}")
+        loss = _epoch(cfg, model, opt, x, y, gen, device, progress, epoch)
         if sched:
             sched.step()
         val = evaluate(model, vx, vy)
         state["train_time"] += time.perf_counter() - t0
         state["history"].append({"epoch": epoch + 1, "loss": loss, "val_acc": val})
-        if val > state["best_val"]:
+        # an adversarially trained model only counts once it trains at the full eps
+        eligible = adv_eps(cfg, epoch) >= cfg.adv_eps or epoch == cfg.epochs - 1
+        if eligible and val > state["best_val"]:
             state.update(best_val=val, best_epoch=epoch + 1,
                          best_model={k: v.detach().cpu().clone()
                                      for k, v in model.state_dict().items()})

@@ -98,3 +98,20 @@ def test_presets_and_validation():
         T.TrainConfig.preset(epoch=3)
     with pytest.raises(ValueError, match="weight_decay"):
         T.TrainConfig(scheme="wd")
+
+
+def test_adversarial_warmup_and_checkpoint_choice(monkeypatch):
+    cfg = T.TrainConfig.preset("mnist", "lenet5", "relu", "at", "smoke", train_limit=200,
+                               epochs=3, width=0.25, adv_warmup=2)
+    assert [T.adv_eps(cfg, e) for e in range(3)] == [0.0, cfg.adv_eps / 2, cfg.adv_eps]
+    seen = []
+    real = T.pgd_attack
+
+    def spy(model, x, y, eps, step, steps, dataset, generator=None):
+        seen.append(eps)
+        return real(model, x, y, eps, step, steps, dataset, generator)
+
+    monkeypatch.setattr(T, "pgd_attack", spy)
+    _, info = T.load_or_train(cfg, progress=False)
+    assert sorted(set(seen)) == [cfg.adv_eps / 2, cfg.adv_eps]  # epoch 1 is clean
+    assert info["best_epoch"] == 3  # only full-eps epochs may be chosen
