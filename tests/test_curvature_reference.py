@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import ncurv_lib as nc
-from ncurv_lib.curvature.api import Stats
+from ncurv_lib.curvature.api import Stats, curvature_pass
 
 from reference_lp import reference_curvature, tiny_mlp
 
@@ -39,11 +39,11 @@ def test_reference_cases_exercise_lp_and_greedy_paths():
     """The MLP cases above must reach the LP (POT) and the greedy branch, not only closed forms."""
     model, x = tiny_mlp("tanh")
     st = Stats()
-    nc.parameter_curvature(model, x, nc.CurvatureConfig(), stats=st)
+    curvature_pass(model, x, nc.CurvatureConfig(), lambda *a: None, stats=st)  # as edge_curvature
     assert st.lps > 0
     assert st.not_closed > st.lps
     assert st.special == 0
     model, x = tiny_mlp("relu")
     st = Stats()
-    nc.parameter_curvature(model, x, nc.CurvatureConfig(), stats=st)
+    curvature_pass(model, x, nc.CurvatureConfig(), lambda *a: None, stats=st)
     assert 0 < st.special < st.edges

@@ -1,4 +1,4 @@
-"""Public API: :class:`CurvatureConfig`, :func:`edge_curvature`, :func:`parameter_curvature`.
+"""Public API: :class:`CurvatureConfig`, :func:`edge_curvature` (and :func:`.params.parameter_curvature`).
 
 The neural curvature of edge :math:`(u,v)` on example :math:`x` (Def. 8) is
 
@@ -14,9 +14,6 @@ score is the minimum over the examples and the edges it induces (Alg. 1).
 >>> ec = edge_curvature(m, torch.randn(5, 3), CurvatureConfig())
 >>> ec["0.weight"].shape, ec["2.weight"].shape
 (torch.Size([5, 4, 3]), torch.Size([5, 2, 4]))
->>> pc = parameter_curvature(m, torch.randn(5, 3), CurvatureConfig())
->>> pc["0.weight"].shape
-torch.Size([4, 3])
 
 References
 ----------
@@ -34,7 +31,7 @@ from tqdm.auto import tqdm
 from .activations import check_finite, forward_values
 from .chain import layer_chain
 from .distances import three_hop, two_hop
-from .edges import Tables, edge_kappa
+from .edges import Tables, edge_kappa, edge_lower_bounds
 from .graph import transition
 from .measures import activity, neighbour_support
 
@@ -115,10 +112,13 @@ def _edge_costs(cfg, act, tr, bu, bv, hidden_u, hidden_v):
     return torch.where(den > 0, w / torch.where(den > 0, den, torch.ones_like(den)), inf)
 
 
-def _tables(cfg, trs, t, mu_sup, nu_sup, u=None, v=None):
+def _tables(cfg, trs, t, mu_sup, nu_sup, u=None, v=None, full=False):
     """Shared min-plus tables for transition ``t`` (see :class:`.edges.Tables`),
-    restricted to the supports of source nodes ``u`` and target nodes ``v`` if given."""
+    restricted to the supports of source nodes ``u`` and target nodes ``v`` if given,
+    or over every node (``full``: valid for every example)."""
     def rows_of(sup, nodes, n):
+        if full:
+            return torch.arange(n), torch.arange(n)
         idx = sup.idx if nodes is None else sup.idx[torch.unique(nodes)]
         ids = torch.unique(idx[idx >= 0])
         ids = ids if ids.numel() else torch.zeros(1, dtype=torch.int64)
@@ -182,12 +182,45 @@ def _authors_fix(cfg, act, t, n_t, k_lo, k_hi, pending):
     return new_lo, new_hi
 
 
+FULL_TABLE_ENTRIES = 1 << 23
+FULL_TABLE_WORK = 1 << 27
+
+
+def _full_tables_fit(trs, t):
+    """Whether the full (all-rows) tables of transition ``t`` are small and cheap."""
+    n = [trs[0].n_in] + [tr.n_out for tr in trs]
+    k = lambda tr, side: (tr.out_idx if side == "out" else tr.in_idx).shape[1]
+    entries = work = 0
+    if t > 0:
+        entries += n[t - 1] * n[t + 1]
+        work += n[t - 1] * k(trs[t - 1], "out") * k(trs[t], "out")
+    if t + 1 < len(trs):
+        entries += n[t + 2] * n[t]
+        work += n[t + 2] * k(trs[t + 1], "in") * k(trs[t], "in")
+    if 0 < t < len(trs) - 1:
+        entries += n[t - 1] * n[t + 2]
+        work += n[t - 1] * k(trs[t - 1], "out") * n[t + 2]
+    return entries <= FULL_TABLE_ENTRIES and work <= FULL_TABLE_WORK
+
+
+def _layer_tables(cfg, mdl, t, mu, nu, u, v):
+    """Tables of transition ``t``: built once for all examples when they fit
+    (kept in ``mdl.tables``), else restricted to this example's supports."""
+    if t in mdl.tables:
+        return mdl.tables[t]
+    if _full_tables_fit(mdl.trs, t):
+        mdl.tables[t] = _tables(cfg, mdl.trs, t, mu[t], nu[t + 1], full=True)
+        return mdl.tables[t]
+    return _tables(cfg, mdl.trs, t, mu[t], nu[t + 1], u, v)
+
+
 @dataclass(frozen=True)
 class _Model:
     chain: object
     fw: object
     trs: list
     xs: list
+    tables: dict = field(default_factory=dict)
 
 
 def _prepare(model, x):
@@ -218,7 +251,7 @@ def _layer(cfg, mdl, n, t, mu, nu, stats, edges=None, solve=True):
     tic = time.perf_counter()
     if reg.numel():
         sub_u, sub_v = (None, None) if edges is None else (src[reg], dst[reg])
-        tab = _tables(cfg, mdl.trs, t, mu[t], nu[t + 1], sub_u, sub_v)
+        tab = _layer_tables(cfg, mdl, t, mu, nu, sub_u, sub_v)
         lo, hi, pend, n_lp, n_open = edge_kappa(tab, mu[t], nu[t + 1], src[reg], dst[reg],
                                                 d[reg], cfg.convention == "paper", solve)
         k_lo[reg], k_hi[reg], pending[reg] = lo, hi, pend
@@ -235,6 +268,31 @@ def _layer(cfg, mdl, n, t, mu, nu, stats, edges=None, solve=True):
         stats.evaluated += int(reg.numel())
     k_lo, k_hi = _authors_fix(cfg, act, t, n_t, k_lo, k_hi, pending)
     return k_lo, k_hi, pending
+
+
+def _layer_bounds(cfg, mdl, n, t, mu, nu, stats):
+    """Cheap lower bounds on the curvature of every edge of transition t on example n.
+
+    Returns (k_lo (E,), exact (E,) bool): exact for special values and point
+    masses, else :math:`\\kappa \\ge` k_lo (see :func:`.edges.edge_lower_bounds`).
+    """
+    tr, act, n_t = mdl.trs[t], mdl.chain.activation, len(mdl.trs)
+    bu, bv = mdl.fw.beta[t][n][tr.src], mdl.fw.beta[t + 1][n][tr.dst]
+    d = _edge_costs(cfg, act, tr, bu, bv, t > 0, t + 1 < n_t)
+    special, k_lo = _special(cfg, act, t, n_t, tr, d, mdl.xs, n)
+    exact = special.clone()
+    reg = torch.nonzero(~special).squeeze(1)
+    if reg.numel():
+        tab = _layer_tables(cfg, mdl, t, mu, nu, None, None)
+        lo, ex = edge_lower_bounds(tab, mu[t], nu[t + 1], tr.src[reg], tr.dst[reg], d[reg],
+                                   cfg.convention == "paper")
+        k_lo[reg], exact[reg] = lo, ex
+    for obj in (stats.per_layer.setdefault(t, dict(edges=0, special=0, lps=0, not_closed=0,
+                                                   kp=0, ks=0, seconds=0.0)), stats.__dict__):
+        obj["edges"] += tr.src.numel()
+        obj["special"] += int(special.sum())
+    k_lo, _ = _authors_fix(cfg, act, t, n_t, k_lo, k_lo.clone(), ~exact)
+    return k_lo, exact
 
 
 @dataclass(frozen=True)
@@ -288,48 +346,3 @@ def edge_curvature(model, x, cfg=None, *, progress=False):
         out[key].view(x.shape[0], -1)[n, tr.slot] = kappa
     curvature_pass(model, x, cfg, sink, progress)
     return out
-
-
-def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None):
-    """Score of every Linear/Conv2d weight: min curvature over examples and edges (Alg. 1).
-
-    Exact, but transport problems that cannot lower a parameter's minimum are
-    skipped: a first pass bounds every edge (closed form, greedy, or
-    :math:`\\kappa_{lo} \\le \\kappa \\le \\kappa_{hi}` from the independent coupling
-    and row/column-minimum potentials); a second pass solves only the edges
-    with :math:`\\kappa_{lo}` below their parameter's best upper bound.
-
-    Returns
-    -------
-    dict[str, torch.Tensor]
-        ``"<module>.weight"`` -> tensor of the weight's shape, float64;
-        ``+inf`` where the parameter induces no edge.
-    """
-    cfg = cfg or CurvatureConfig()
-    stats = stats if stats is not None else Stats()
-    best, waiting = {}, []
-
-    def sink(t, n, k_lo, k_hi, pending, stage, tr):
-        if t not in best:
-            best[t] = torch.full((stage.module.weight.numel(),), float("inf"), dtype=torch.float64)
-        best[t].scatter_reduce_(0, tr.param, k_hi, "amin")
-        idx = torch.nonzero(pending).squeeze(1)
-        if idx.numel():
-            waiting.append((n, t, idx, k_lo[idx]))
-    mdl = curvature_pass(model, x, cfg, sink, progress, stats, solve=False)
-    supports = {}
-    for n, t, idx, k_lo in tqdm(waiting, disable=not progress, desc="exact LPs", unit="layer"):
-        tr = mdl.trs[t]
-        idx = idx[k_lo < best[t][tr.param[idx]]]
-        if not idx.numel():
-            continue
-        if n not in supports:
-            supports = {n: _supports(cfg, mdl.trs, mdl.xs, n)}
-        mu, nu = supports[n]
-        quiet = Stats()
-        k, _, _ = _layer(cfg, mdl, n, t, mu, nu, quiet, edges=idx, solve=True)
-        stats.lps += quiet.lps
-        best[t].scatter_reduce_(0, tr.param[idx], k, "amin")
-    return {f"{stage.name}.weight": best.get(t, torch.full((stage.module.weight.numel(),),
-            float("inf"), dtype=torch.float64)).view(stage.module.weight.shape)
-            for t, stage in enumerate(mdl.chain.stages)}

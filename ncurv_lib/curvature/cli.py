@@ -12,7 +12,8 @@ import time
 
 import torch
 
-from .api import CurvatureConfig, Stats, parameter_curvature
+from .api import CurvatureConfig, Stats
+from .params import parameter_curvature
 
 ENGINE_VERSION = 1
 

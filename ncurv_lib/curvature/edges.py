@@ -86,16 +86,16 @@ def _c3_values(tab, pid, sid, pw, b, u, paper):
     return tab.m3.best[pl, sl]
 
 
-def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True):
-    """Bounds on :math:`R` for edges ``(u, v)`` with costs ``d`` (all (E,)).
+def _sides(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks):
+    """Masses and two-hop lengths of both sides, point masses filled in.
 
-    Returns (r_lo, r_hi, pending, n_lp, n_not_closed); r_lo == r_hi where exact.
+    Returns (pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta); ``a`` / ``b`` are 0
+    where the mass is 0.
     """
     pm, pw, pid, pdelta = _side(mu_sup, u, kp)
     sm, sw, sid, sdelta = _side(nu_sup, v, ks)
     a = _a_values(tab, pid, pw, u, v, d, paper)
     b = _b_values(tab, sid, sw, u, v, d, paper)
-    c3 = _c3_values(tab, pid, sid, pw, b, u, paper)
     pm, a = pm.clone(), a.clone()
     pm[pdelta] = 0.0
     pm[pdelta, 0] = 1.0
@@ -104,6 +104,26 @@ def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True):
     sm[sdelta] = 0.0
     sm[sdelta, 0] = 1.0
     b[sdelta, 0] = d[sdelta]
+    return pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta
+
+
+def closed_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks):
+    """Upper bound :math:`\\langle\\mu, A\\rangle + \\langle\\nu, B\\rangle - D \\ge R`
+    (no three-hop lengths needed) and whether it is exact (a point mass on a side)."""
+    pm, a, _, _, pdelta, sm, b, _, _, sdelta = _sides(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks)
+    a = torch.where(pm > 0, a, torch.zeros_like(a))
+    b = torch.where(sm > 0, b, torch.zeros_like(b))
+    return (pm * a).sum(dim=1) + (sm * b).sum(dim=1) - d, pdelta | sdelta
+
+
+def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True):
+    """Bounds on :math:`R` for edges ``(u, v)`` with costs ``d`` (all (E,)).
+
+    Returns (r_lo, r_hi, pending, n_lp, n_not_closed); r_lo == r_hi where exact.
+    """
+    pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta = _sides(tab, mu_sup, nu_sup, u, v, d,
+                                                             paper, kp, ks)
+    c3 = _c3_values(tab, pid, sid, pw, b, u, paper)
     c3[pdelta, 0, :] = b[pdelta]
     c3[sdelta, :, 0] = a[sdelta]
     a = torch.where(pm > 0, a, torch.zeros_like(a))
@@ -124,9 +144,10 @@ def _support_sizes(sup, nodes):
     return (sup.idx[nodes] >= 0).sum(dim=1).clamp_min(1)
 
 
-def _chunks(cu, cv):
+def _chunks(cu, cv, pairs=True):
     """Edge order and chunks (lo, hi, kp, ks): edges grouped by the powers of two of
-    their support sizes, each chunk holding at most CHUNK cost entries."""
+    their support sizes, each chunk holding at most CHUNK cost entries
+    (kp * ks per edge, or kp + ks when not ``pairs``)."""
     bu = torch.ceil(torch.log2(cu.to(torch.float64))).to(torch.int64)
     bv = torch.ceil(torch.log2(cv.to(torch.float64))).to(torch.int64)
     key = bu * 64 + bv
@@ -134,7 +155,8 @@ def _chunks(cu, cv):
     keys, counts = torch.unique_consecutive(key[order], return_counts=True)
     out, lo = [], 0
     for k, c in zip(keys.tolist(), counts.tolist()):
-        step = max(1, CHUNK // ((1 << (k // 64)) * (1 << (k % 64))))
+        kp, ks = 1 << (k // 64), 1 << (k % 64)
+        step = max(1, CHUNK // (kp * ks if pairs else 4 * (kp + ks)))
         for a in range(lo, lo + c, step):
             b = min(lo + c, a + step)
             e = order[a:b]
@@ -167,3 +189,27 @@ def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True):
         k_lo[e], k_hi[e], pending[e] = 1.0 - r_hi / d[e], 1.0 - r_lo / d[e], pend
         n_lp, n_open = n_lp + k, n_open + o
     return k_lo, k_hi, pending, n_lp, n_open
+
+
+def edge_lower_bounds(tab, mu_sup, nu_sup, u, v, d, paper):
+    """Cheap lower bounds :math:`\\kappa \\ge 1 - (\\langle\\mu, A\\rangle + \\langle\\nu, B\\rangle - D)/D`.
+
+    The reduced transport term is never positive, so dropping it bounds
+    :math:`R` from above; with a point mass on either side the bound is exact.
+    No three-hop lengths and no transport problem are involved.
+
+    Returns
+    -------
+    k_lo : (E,) float64
+    exact : (E,) bool
+    """
+    k_lo = torch.empty(u.numel(), dtype=torch.float64)
+    exact = torch.zeros(u.numel(), dtype=torch.bool)
+    if not u.numel():
+        return k_lo, exact
+    order, chunks = _chunks(_support_sizes(mu_sup, u), _support_sizes(nu_sup, v), pairs=False)
+    for lo, hi, kp, ks in chunks:
+        e = order[lo:hi]
+        r_hi, ex = closed_term(tab, mu_sup, nu_sup, u[e], v[e], d[e], paper, kp, ks)
+        k_lo[e], exact[e] = 1.0 - r_hi / d[e], ex
+    return k_lo, exact

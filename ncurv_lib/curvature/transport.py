@@ -31,6 +31,23 @@ import ot
 import torch
 
 NUM_ITER_MAX = 10_000_000
+OPTIMAL = 1
+
+
+def _network_simplex():
+    """POT's network simplex without ``ot.emd2``'s per-call checks (3-4x faster on
+    the small problems here), or None when this POT version does not expose it
+    with the signature of POT 0.9.7 (then ``ot.emd2`` is used)."""
+    try:
+        from ot.lp._network_simplex import emd_c
+        one = np.ones(1)
+        emd_c(one, one, np.zeros((1, 1)), 10, 1, None, None)
+    except (ImportError, TypeError, ValueError):
+        return None
+    return emd_c
+
+
+EMD_C = _network_simplex()
 
 
 def _greedy_row(mass_row, cost_row, cap):
@@ -45,6 +62,12 @@ def _greedy_row(mass_row, cost_row, cap):
 def _emd(a, b, m):
     """Exact OT value of masses a, b under cost m (numpy), shifted to be >= 0."""
     low = m.min()
+    if EMD_C is not None:
+        _, val, _, _, code = EMD_C(a, b, np.ascontiguousarray(m - low), NUM_ITER_MAX, 1, None, None)
+        if code != OPTIMAL:
+            raise RuntimeError(f"POT network simplex did not solve the transport exactly "
+                               f"(result code {code})")
+        return float(val) + low * float(a.sum())
     val, log = ot.emd2(a, b, m - low, numItermax=NUM_ITER_MAX, log=True)
     if log.get("warning"):
         raise RuntimeError(f"POT emd2 did not solve the transport exactly: {log['warning']}")
