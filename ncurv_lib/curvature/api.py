@@ -86,10 +86,13 @@ class CurvatureConfig:
 
 @dataclass
 class Stats:
-    """Counters of one run: edges (all, with a special value, given the full cost
-    matrix), LPs sent to POT, evaluated edges not in closed form."""
+    """Counters of one run: edges (all, with a special value), edges given the
+    transport bounds without an LP (``bounded``, :func:`.params.parameter_curvature`
+    only), edges evaluated exactly, LPs sent to POT, exactly evaluated edges not
+    in closed form."""
 
     edges: int = 0
+    bounded: int = 0
     evaluated: int = 0
     special: int = 0
     lps: int = 0

@@ -60,6 +60,7 @@ def _evaluate(cfg, mdl, t, n, sel, solve, supports, stats):
     quiet = Stats()
     k_lo, k_hi, pending = _layer(cfg, mdl, n, t, *supports[n], quiet, edges=sel, solve=solve)
     stats.lps += quiet.lps
+    stats.bounded += 0 if solve else sel.numel()
     if solve:
         stats.evaluated += sel.numel()
         stats.not_closed += quiet.not_closed
