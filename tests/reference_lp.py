@@ -281,3 +281,22 @@ def tiny_cnn(act="relu", seed=1):
         model[0].weight[0, 1, 1, 1] = 0.0
         model[6].weight[1, :3] = 0.0
     return model, torch.randn(2, 2, 4, 4, generator=gen, dtype=torch.float64)
+
+
+def tiny_conv_chain(act="relu", seed=2):
+    """Four convs -> Linear -> Linear for the translation-invariant path tables:
+    conv2 is padded (dense two-hop into it, conv three-hop fallback after it),
+    conv3 and conv4 are not (offset tables for two and three hops, a padded and
+    strided first layer among them); conv4 -> Linear is dense. One zero weight."""
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    a = nn.ReLU if act == "relu" else nn.Tanh
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 2, padding=1), a(),                                      # 5x5 -> 6x6
+        nn.Conv2d(2, 2, 2, stride=2, padding=1), randomise_norm(nn.BatchNorm2d(2), gen), a(),  # 4x4
+        nn.Conv2d(2, 2, 2), a(),                                                 # -> 3x3
+        nn.Conv2d(2, 3, 2, dilation=2), a(),                                     # -> 1x1
+        nn.Flatten(), nn.Linear(3, 3), a(), nn.Linear(3, 2)).double().eval()
+    with torch.no_grad():
+        model[2].weight[1, 0, 0, 1] = 0.0
+    return model, torch.randn(2, 1, 5, 5, generator=gen, dtype=torch.float64)

@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from reference_lp import tiny_cnn
+from reference_lp import tiny_cnn, tiny_conv_chain
 from test_curvature_reference import max_error
 
 GRID = list(itertools.product(["relu", "tanh"], ["paper", "authors"], [True, False], [True, False]))
@@ -19,3 +19,25 @@ def test_cnn_matches_full_lp(act, convention, nd, ncost):
     model, x = tiny_cnn(act)
     err = max_error(model, x, convention=convention, neural_distribution=nd, neural_cost=ncost)
     assert err <= 1e-6
+
+
+@pytest.mark.parametrize("act,convention,nd,ncost", GRID)
+def test_unpadded_conv_chain_matches_full_lp(act, convention, nd, ncost):
+    model, x = tiny_conv_chain(act)
+    err = max_error(model, x, convention=convention, neural_distribution=nd, neural_cost=ncost)
+    assert err <= 1e-6
+
+
+def test_conv_chain_uses_the_offset_tables():
+    from ncurv_lib.curvature import api as A
+    from ncurv_lib.curvature.conv_distances import ConvThreeHop, ConvTwoHop
+    model, x = tiny_conv_chain("tanh")
+    mdl = A._prepare(model, x)
+    mu, nu = A._supports(A.CurvatureConfig(), mdl.trs, mdl.xs, 0)
+    kinds = [tuple(type(getattr(A._layer_tables(A.CurvatureConfig(), mdl, t, mu, nu, None, None),
+                                name)).__name__ for name in ("m2a", "m2b", "m3"))
+             for t in range(len(mdl.trs))]
+    assert kinds[1] == ("DenseTable", "Transposed", "DenseTable")
+    assert kinds[2] == ("ConvTwoHop", "Transposed", "ConvThreeHop")
+    assert kinds[3] == ("ConvTwoHop", "DenseTable", "DenseTable")
+    assert isinstance(mdl.conv[("3", 1)], ConvThreeHop) and isinstance(mdl.conv[("2", 2)], ConvTwoHop)

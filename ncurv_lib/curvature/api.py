@@ -30,7 +30,8 @@ from tqdm.auto import tqdm
 
 from .activations import check_finite, forward_values
 from .chain import layer_chain
-from .distances import three_hop, two_hop
+from .conv_distances import ConvThreeHop, ConvTwoHop, three_hop_eligible, two_hop_eligible
+from .distances import DenseTable, Transposed, three_hop, two_hop
 from .edges import Tables, edge_kappa, edge_lower_bounds
 from .graph import transition
 from .measures import activity, neighbour_support
@@ -115,31 +116,64 @@ def _edge_costs(cfg, act, tr, bu, bv, hidden_u, hidden_v):
     return torch.where(den > 0, w / torch.where(den > 0, den, torch.ones_like(den)), inf)
 
 
-def _tables(cfg, trs, t, mu_sup, nu_sup, u=None, v=None, full=False):
-    """Shared min-plus tables for transition ``t`` (see :class:`.edges.Tables`),
-    restricted to the supports of source nodes ``u`` and target nodes ``v`` if given,
-    or over every node (``full``: valid for every example)."""
-    def rows_of(sup, nodes, n):
-        if full:
-            return torch.arange(n), torch.arange(n)
-        idx = sup.idx if nodes is None else sup.idx[torch.unique(nodes)]
-        ids = torch.unique(idx[idx >= 0])
-        ids = ids if ids.numel() else torch.zeros(1, dtype=torch.int64)
-        loc = torch.full((n,), 0, dtype=torch.int64)
-        loc[ids] = torch.arange(ids.numel())
-        return ids, loc
-    p_loc = s_loc = m2a = m2b = m3 = None
+def _rows_of(sup, nodes, n, full):
+    """Table rows (node ids) and node -> row map: every node (``full``), else the
+    supports of ``nodes`` (all nodes of ``sup`` if None)."""
+    if full:
+        return torch.arange(n), None
+    idx = sup.idx if nodes is None else sup.idx[torch.unique(nodes)]
+    ids = torch.unique(idx[idx >= 0])
+    ids = ids if ids.numel() else torch.zeros(1, dtype=torch.int64)
+    loc = torch.full((n,), 0, dtype=torch.int64)
+    loc[ids] = torch.arange(ids.numel())
+    return ids, loc
+
+
+def _conv_two_hop(conv, trs, t):
+    """Model-wide :class:`ConvTwoHop` of transitions t, t+1 (built once, kept in ``conv``)."""
+    if ("2", t) not in conv:
+        conv[("2", t)] = ConvTwoHop(trs[t], trs[t + 1])
+    return conv[("2", t)]
+
+
+def _tables(cfg, trs, t, mu_sup, nu_sup, u=None, v=None, full=False, conv=None):
+    """Shared min-plus tables for transition ``t`` (see :class:`.edges.Tables`).
+
+    Between unpadded convolutions they are translation-invariant offset tables
+    (:mod:`.conv_distances`, cached in ``conv``); otherwise dense, over every
+    node (``full``: valid for every example) or restricted to the supports of
+    source nodes ``u`` and target nodes ``v`` (all of a layer's if None).
+    """
+    conv = {} if conv is None else conv
+    m2a = m2b = m3 = yz = dense_b = None
     if mu_sup is not None:
-        rows_p, p_loc = rows_of(mu_sup, u, trs[t - 1].n_in)
-        m2a = two_hop(rows_p, trs[t - 1].out_idx, trs[t - 1].out_len,
-                      trs[t].out_idx, trs[t].out_len, trs[t].n_out)
+        if two_hop_eligible(trs[t - 1], trs[t]):
+            m2a = _conv_two_hop(conv, trs, t - 1)
+        else:
+            rows_p, p_loc = _rows_of(mu_sup, u, trs[t - 1].n_in, full)
+            m2a = DenseTable(two_hop(rows_p, trs[t - 1].out_idx, trs[t - 1].out_len,
+                                     trs[t].out_idx, trs[t].out_len, trs[t].n_out), p_loc)
     if nu_sup is not None:
-        rows_s, s_loc = rows_of(nu_sup, v, trs[t + 1].n_out)
-        m2b = two_hop(rows_s, trs[t + 1].in_idx, trs[t + 1].in_len,
-                      trs[t].in_idx, trs[t].in_len, trs[t].n_in)
+        rows_s, s_loc = _rows_of(nu_sup, v, trs[t + 1].n_out, full)
+        if two_hop_eligible(trs[t], trs[t + 1]):
+            yz = _conv_two_hop(conv, trs, t)
+            m2b = Transposed(yz)
+        else:
+            dense_b = two_hop(rows_s, trs[t + 1].in_idx, trs[t + 1].in_len,
+                              trs[t].in_idx, trs[t].in_len, trs[t].n_in)
+            m2b = DenseTable(dense_b, s_loc)
     if m2a is not None and m2b is not None:
-        m3 = three_hop(rows_p, trs[t - 1].out_idx, trs[t - 1].out_len, m2b.best.T.contiguous())
-    return Tables(p_loc=p_loc, s_loc=s_loc, m2a=m2a, m2b=m2b, m3=m3)
+        if yz is not None and three_hop_eligible(trs[t - 1], trs[t], trs[t + 1]):
+            if ("3", t - 1) not in conv:
+                conv[("3", t - 1)] = ConvThreeHop(trs[t - 1], yz)
+            m3 = conv[("3", t - 1)]
+        else:
+            rows_p, p_loc = _rows_of(mu_sup, u, trs[t - 1].n_in, full)
+            second = (dense_b.best.T.contiguous() if dense_b is not None else
+                      yz.lookup(torch.arange(trs[t].n_in)[:, None], rows_s[None, :])[0])
+            m3 = DenseTable(three_hop(rows_p, trs[t - 1].out_idx, trs[t - 1].out_len, second),
+                            p_loc, s_loc)
+    return Tables(m2a=m2a, m2b=m2b, m3=m3)
 
 
 def _supports(cfg, trs, xs, n):
@@ -185,22 +219,23 @@ def _authors_fix(cfg, act, t, n_t, k_lo, k_hi, pending):
     return new_lo, new_hi
 
 
-FULL_TABLE_ENTRIES = 1 << 23
-FULL_TABLE_WORK = 1 << 27
+FULL_TABLE_ENTRIES = 1 << 24
+FULL_TABLE_WORK = 1 << 32
 
 
 def _full_tables_fit(trs, t):
-    """Whether the full (all-rows) tables of transition ``t`` are small and cheap."""
+    """Whether the dense full (all-rows) tables of transition ``t`` are small enough
+    to build once for all examples (conv offset tables always are)."""
     n = [trs[0].n_in] + [tr.n_out for tr in trs]
     k = lambda tr, side: (tr.out_idx if side == "out" else tr.in_idx).shape[1]
     entries = work = 0
-    if t > 0:
+    if t > 0 and not two_hop_eligible(trs[t - 1], trs[t]):
         entries += n[t - 1] * n[t + 1]
         work += n[t - 1] * k(trs[t - 1], "out") * k(trs[t], "out")
-    if t + 1 < len(trs):
+    if t + 1 < len(trs) and not two_hop_eligible(trs[t], trs[t + 1]):
         entries += n[t + 2] * n[t]
         work += n[t + 2] * k(trs[t + 1], "in") * k(trs[t], "in")
-    if 0 < t < len(trs) - 1:
+    if 0 < t < len(trs) - 1 and not three_hop_eligible(trs[t - 1], trs[t], trs[t + 1]):
         entries += n[t - 1] * n[t + 2]
         work += n[t - 1] * k(trs[t - 1], "out") * n[t + 2]
     return entries <= FULL_TABLE_ENTRIES and work <= FULL_TABLE_WORK
@@ -212,9 +247,9 @@ def _layer_tables(cfg, mdl, t, mu, nu, u, v):
     if t in mdl.tables:
         return mdl.tables[t]
     if _full_tables_fit(mdl.trs, t):
-        mdl.tables[t] = _tables(cfg, mdl.trs, t, mu[t], nu[t + 1], full=True)
+        mdl.tables[t] = _tables(cfg, mdl.trs, t, mu[t], nu[t + 1], full=True, conv=mdl.conv)
         return mdl.tables[t]
-    return _tables(cfg, mdl.trs, t, mu[t], nu[t + 1], u, v)
+    return _tables(cfg, mdl.trs, t, mu[t], nu[t + 1], u, v, conv=mdl.conv)
 
 
 @dataclass(frozen=True)
@@ -224,6 +259,7 @@ class _Model:
     trs: list
     xs: list
     tables: dict = field(default_factory=dict)
+    conv: dict = field(default_factory=dict)
 
 
 def _prepare(model, x):

@@ -19,6 +19,7 @@ and the best value over the other middle nodes (``second``).
 ([[3.0]], [[1]], [[6.0]])
 """
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 
@@ -120,12 +121,39 @@ def three_hop(rows, idx1, len1, table) -> Top2:
     return Top2(torch.cat(best), torch.cat(arg), torch.cat(second))
 
 
-def excluding(top, rows_local, cols, node):
-    """Best value at (row, col) over middle nodes other than ``node``.
+@dataclass(frozen=True)
+class DenseTable:
+    """A :class:`Top2` over (rows, cols), with optional node -> row / column maps.
 
-    All arguments broadcast together; ``top`` tensors are indexed
-    ``[rows_local, cols]``.
+    ``lookup(r, c)`` takes broadcastable node ids and returns (best, arg,
+    second) at those entries; :class:`.conv_distances.ConvTwoHop` offers the
+    same lookup without a dense table.
     """
-    lin = rows_local * top.best.shape[1] + cols
-    b, a = torch.take(top.best, lin), torch.take(top.arg, lin)
-    return torch.where(a == node, torch.take(top.second, lin), b)
+
+    top: Top2
+    row_loc: Optional[torch.Tensor] = None
+    col_loc: Optional[torch.Tensor] = None
+
+    def lookup(self, rows, cols):
+        r = rows if self.row_loc is None else self.row_loc[rows]
+        c = cols if self.col_loc is None else self.col_loc[cols]
+        lin = r * self.top.best.shape[1] + c
+        return (torch.take(self.top.best, lin), torch.take(self.top.arg, lin),
+                torch.take(self.top.second, lin))
+
+
+@dataclass(frozen=True)
+class Transposed:
+    """A table looked up with its two node arguments swapped."""
+
+    inner: object
+
+    def lookup(self, rows, cols):
+        return self.inner.lookup(cols, rows)
+
+
+def excluding(entry, node):
+    """Best value over middle nodes other than ``node``, from a lookup's
+    (best, arg, second); all broadcast together."""
+    best, arg, second = entry
+    return torch.where(arg == node, second, best)

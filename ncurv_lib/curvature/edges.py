@@ -22,7 +22,7 @@ from typing import Optional
 
 import torch
 
-from .distances import Top2, excluding
+from .distances import excluding
 from .measures import Support
 from .transport import reduced_ot
 
@@ -31,17 +31,15 @@ CHUNK = 1 << 21
 
 @dataclass(frozen=True)
 class Tables:
-    """Shared min-plus tables of one transition and example (None at the borders).
-
-    ``p_loc`` / ``s_loc`` map node ids of layers t-1 / t+2 to table rows;
-    ``m2a[p, v]``, ``m2b[s, u]`` (two hops), ``m3[p, s]`` (three hops).
+    """Shared min-plus tables of one transition (None at the borders), each with
+    ``lookup(nodes, nodes) -> (best, middle node, second)``
+    (:class:`.distances.DenseTable`, :class:`.conv_distances.ConvTwoHop`, ...):
+    ``m2a(p, v)``, ``m2b(s, u)`` (two hops), ``m3(p, s)`` (three hops).
     """
 
-    p_loc: Optional[torch.Tensor]
-    s_loc: Optional[torch.Tensor]
-    m2a: Optional[Top2]
-    m2b: Optional[Top2]
-    m3: Optional[Top2]
+    m2a: Optional[object]
+    m2b: Optional[object]
+    m3: Optional[object]
 
 
 def _side(sup: Optional[Support], nodes, k):
@@ -56,34 +54,29 @@ def _side(sup: Optional[Support], nodes, k):
 def _a_values(tab, pid, pw, u, v, d, paper):
     if tab.m2a is None:
         return torch.zeros(pid.shape, dtype=torch.float64)
-    pl = tab.p_loc[pid.clamp_min(0)]
+    top = tab.m2a.lookup(pid.clamp_min(0), v[:, None])
     if paper:
-        a = torch.minimum(excluding(tab.m2a, pl, v[:, None], u[:, None]), pw + d[:, None])
-    else:
-        a = tab.m2a.best[pl, v[:, None]]
-    return a
+        return torch.minimum(excluding(top, u[:, None]), pw + d[:, None])
+    return top[0]
 
 
 def _b_values(tab, sid, sw, u, v, d, paper):
     if tab.m2b is None:
         return torch.zeros(sid.shape, dtype=torch.float64)
-    sl = tab.s_loc[sid.clamp_min(0)]
+    top = tab.m2b.lookup(sid.clamp_min(0), u[:, None])
     if paper:
-        b = torch.minimum(excluding(tab.m2b, sl, u[:, None], v[:, None]), d[:, None] + sw)
-    else:
-        b = tab.m2b.best[sl, u[:, None]]
-    return b
+        return torch.minimum(excluding(top, v[:, None]), d[:, None] + sw)
+    return top[0]
 
 
 def _c3_values(tab, pid, sid, pw, b, u, paper):
     shape = (pid.shape[0], pid.shape[1], sid.shape[1])
     if tab.m3 is None:
         return torch.full(shape, float("inf"), dtype=torch.float64)
-    pl = tab.p_loc[pid.clamp_min(0)][:, :, None]
-    sl = tab.s_loc[sid.clamp_min(0)][:, None, :]
+    top = tab.m3.lookup(pid.clamp_min(0)[:, :, None], sid.clamp_min(0)[:, None, :])
     if paper:
-        return torch.minimum(excluding(tab.m3, pl, sl, u[:, None, None]), pw[:, :, None] + b[:, None, :])
-    return tab.m3.best[pl, sl]
+        return torch.minimum(excluding(top, u[:, None, None]), pw[:, :, None] + b[:, None, :])
+    return top[0]
 
 
 def _sides(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks):

@@ -14,9 +14,24 @@ in- and out-neighbour lists; a Conv2d is unrolled through index arithmetic.
 ([0, 0, 1], [0, 1, 1], [1.0, 2.0, 0.5])
 """
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 import torch.nn as nn
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """What a Conv2d transition keeps for the translation-invariant path tables
+    (:mod:`.conv_distances`): shapes ``(C, H, W)``, stride/padding/dilation pairs,
+    and the kernel's edge lengths ``1/|W|`` (``inf`` where the weight is 0)."""
+
+    in_shape: tuple
+    out_shape: tuple
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+    lengths: torch.Tensor
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,8 @@ class Transition:
         Padded in-neighbour lists of the targets (-1 / inf padding).
     out_idx, out_len : (n_in, K_out)
         Padded out-neighbour lists of the sources.
+    geom : ConvGeometry or None
+        Kernel geometry of a Conv2d (None for a Linear).
     """
 
     n_in: int
@@ -59,6 +76,7 @@ class Transition:
     in_len: torch.Tensor
     out_idx: torch.Tensor
     out_len: torch.Tensor
+    geom: Optional[ConvGeometry] = None
 
 
 def padded_lists(key, other, length, n):
@@ -141,11 +159,15 @@ def transition(module, in_shape) -> Transition:
             raise ValueError(f"Linear expects {module.in_features} inputs, gets shape "
                              f"{tuple(in_shape)} ({n_in} values)")
         src, dst, wv, slot, param, out_shape, slot_shape = _linear_edges(weight)
+        geom = None
     else:
         if len(in_shape) != 3 or in_shape[0] != module.in_channels:
             raise ValueError(f"Conv2d expects input (C={module.in_channels}, H, W), "
                              f"gets shape {tuple(in_shape)}")
         src, dst, wv, slot, param, out_shape, slot_shape = _conv_edges(module, weight, in_shape)
+        geom = ConvGeometry(in_shape=tuple(int(s) for s in in_shape), out_shape=tuple(out_shape),
+                            stride=tuple(module.stride), padding=tuple(module.padding),
+                            dilation=tuple(module.dilation), lengths=1.0 / weight.abs())
     n_out = 1
     for s in out_shape:
         n_out *= int(s)
@@ -154,4 +176,4 @@ def transition(module, in_shape) -> Transition:
     out_idx, out_len = padded_lists(src, dst, length, n_in)
     return Transition(n_in=n_in, n_out=n_out, out_shape=tuple(out_shape), src=src, dst=dst,
                       length=length, slot=slot, param=param, slot_shape=tuple(slot_shape),
-                      in_idx=in_idx, in_len=in_len, out_idx=out_idx, out_len=out_len)
+                      in_idx=in_idx, in_len=in_len, out_idx=out_idx, out_len=out_len, geom=geom)

@@ -1,0 +1,200 @@
+"""Shortest paths through chains of convolutions, once per model (contract §5).
+
+Between two unrolled Conv2d layers the two-hop length from an input neuron
+:math:`p = (c_0, y_p, x_p)` to an output neuron :math:`v = (c_2, y_v, x_v)`
+depends only on the channels and on the offset of :math:`p` relative to
+:math:`v`'s receptive field -- provided the middle neurons of every such path
+exist, which holds when the second convolution has no zero padding. So
+instead of a table over all (p, v) pairs (billions of entries for VGG9), a
+table over (c_2, c_0, offset) holds the best length, its middle neuron (as
+channel and kernel offset) and the second best over the other middle
+neurons; lookups decode node ids into channels and offsets. The same holds
+for three hops when the last two convolutions have no padding.
+
+Per spatial dimension, with strides s, dilations d, kernels k and the first
+layer's padding :math:`P_X`:
+
+.. math:: o = y_p + P_X - y_v s_Y s_X = a_Y d_Y s_X + a_X d_X,
+
+so a two-hop offset lies in :math:`[0, (k_Y-1) d_Y s_X + (k_X-1) d_X]`.
+
+>>> import torch, torch.nn as nn
+>>> from .graph import transition
+>>> torch.manual_seed(0) and None
+>>> c1, c2 = nn.Conv2d(2, 3, 2), nn.Conv2d(3, 2, 2)
+>>> t1, t2 = transition(c1, (2, 4, 4)), transition(c2, (3, 3, 3))
+>>> from .distances import two_hop
+>>> dense = two_hop(torch.arange(t1.n_in), t1.out_idx, t1.out_len, t2.out_idx, t2.out_len,
+...                 t2.n_out)
+>>> tab = ConvTwoHop(t1, t2)
+>>> p, v = torch.arange(t1.n_in)[:, None], torch.arange(t2.n_out)[None, :]
+>>> best, arg, second = tab.lookup(p, v)
+>>> bool(torch.equal(best, dense.best) and torch.equal(second, dense.second))
+True
+"""
+import torch
+
+INF = float("inf")
+
+
+def _conv(tr):
+    """The transition's :class:`~.graph.ConvGeometry`, or None for a Linear."""
+    return tr.geom
+
+
+def two_hop_eligible(tr_x, tr_y) -> bool:
+    """Whether :class:`ConvTwoHop` applies to transitions X then Y."""
+    return _conv(tr_x) is not None and _conv(tr_y) is not None and tr_y.geom.padding == (0, 0)
+
+
+def three_hop_eligible(tr_x, tr_y, tr_z) -> bool:
+    """Whether :class:`ConvThreeHop` applies to transitions X, Y, Z."""
+    return two_hop_eligible(tr_x, tr_y) and two_hop_eligible(tr_y, tr_z)
+
+
+def _merge(cur, new):
+    """Top-2 merge of (best, arg, second) over disjoint candidate sets."""
+    (cb, ca, cs), (nb, na, ns) = cur, new
+    win = nb < cb
+    best = torch.where(win, nb, cb)
+    arg = torch.where(win, na, ca)
+    second = torch.where(win, torch.minimum(cb, ns), torch.minimum(cs, nb))
+    return best, arg, second
+
+
+def _min_top2(m, dim):
+    """Best, argmin and second best of ``m`` along ``dim``."""
+    b, i = m.min(dim=dim)
+    m = m.scatter(dim, i.unsqueeze(dim), INF)
+    return b, i, m.min(dim=dim).values
+
+
+def _split(ids, shape):
+    """(channel, y, x) of flat node ids in a (C, H, W) layer."""
+    _, h, w = shape
+    return ids // (h * w), (ids // w) % h, ids % w
+
+
+class _OffsetTable:
+    """best/arg/second over (c_dst, c_src, oy, ox); ``arg`` encodes the middle node."""
+
+    def __init__(self, n_dst, n_src, size):
+        shape = (n_dst, n_src, *size)
+        self.best = torch.full(shape, INF, dtype=torch.float64)
+        self.arg = torch.full(shape, -1, dtype=torch.int64)
+        self.second = torch.full(shape, INF, dtype=torch.float64)
+        self.size = size
+
+    def update(self, oy, ox, best, arg, second):
+        """Merge candidates at offsets ``oy`` (A,) x ``ox`` (B,) (values (Cd, Cs, A, B))."""
+        iy, ix = oy[:, None], ox[None, :]
+        cur = (self.best[:, :, iy, ix], self.arg[:, :, iy, ix], self.second[:, :, iy, ix])
+        b, a, s = _merge(cur, (best, arg, second))
+        self.best[:, :, iy, ix], self.arg[:, :, iy, ix], self.second[:, :, iy, ix] = b, a, s
+
+    def get(self, c_dst, c_src, oy, ox):
+        """Values at broadcast indices; (inf, -1, inf) outside the offset range."""
+        (ny, nx), n_src = self.size, self.best.shape[1]
+        ok = (oy >= 0) & (oy < ny) & (ox >= 0) & (ox < nx)
+        flat = ((c_dst * n_src + c_src) * ny + oy.clamp(0, ny - 1)) * nx + ox.clamp(0, nx - 1)
+        inf = torch.full(flat.shape, INF, dtype=torch.float64)
+        return (torch.where(ok, torch.take(self.best, flat), inf),
+                torch.where(ok, torch.take(self.arg, flat), torch.full_like(flat, -1)),
+                torch.where(ok, torch.take(self.second, flat), inf))
+
+
+class ConvTwoHop:
+    """Two-hop lengths p -> q -> v through Conv2d X (p -> q) then Conv2d Y (q -> v).
+
+    ``lookup(p, v)`` takes broadcastable node ids of X's input layer and Y's
+    output layer and returns (best, middle node id or -1, second best), as
+    :func:`.distances.two_hop` does for a dense table.
+    """
+
+    def __init__(self, tr_x, tr_y):
+        if not two_hop_eligible(tr_x, tr_y):
+            raise ValueError("ConvTwoHop needs two Conv2d transitions, the second unpadded")
+        gx, gy = tr_x.geom, tr_y.geom
+        self.gx, self.gy = gx, gy
+        lx, ly = gx.lengths, gy.lengths                  # (C1, C0, kh, kw), (C2, C1, kh, kw)
+        c2, c1, kyh, kyw = ly.shape
+        _, c0, kxh, kxw = lx.shape
+        size = tuple((ky - 1) * dy * sx + (kx - 1) * dx + 1 for ky, dy, sx, kx, dx in
+                     zip((kyh, kyw), gy.dilation, gx.stride, (kxh, kxw), gx.dilation))
+        self.table = _OffsetTable(c2, c0, size)
+        oy_x = torch.arange(kxh) * gx.dilation[0]
+        ox_x = torch.arange(kxw) * gx.dilation[1]
+        for ah in range(kyh):
+            for aw in range(kyw):
+                # (C2, C1, 1, 1, 1) + (1, C1, C0, kxh, kxw) -> min over the middle channel
+                m = ly[:, :, ah, aw][:, :, None, None, None] + lx[None]
+                b, i, s = _min_top2(m, 1)                # (C2, C0, kxh, kxw)
+                code = i * (kyh * kyw) + ah * kyw + aw
+                self.table.update(ah * gy.dilation[0] * gx.stride[0] + oy_x,
+                                  aw * gy.dilation[1] * gx.stride[1] + ox_x, b, code, s)
+
+    def lookup(self, p, v):
+        gx, gy = self.gx, self.gy
+        c0, py, px = _split(p, gx.in_shape)
+        c2, vy, vx = _split(v, gy.out_shape)
+        oy = py + gx.padding[0] - vy * gy.stride[0] * gx.stride[0]
+        ox = px + gx.padding[1] - vx * gy.stride[1] * gx.stride[1]
+        best, code, second = self.table.get(c2, c0, oy, ox)
+        kyh, kyw = gy.lengths.shape[2:]
+        c1, a = code // (kyh * kyw), code % (kyh * kyw)
+        qy = vy * gy.stride[0] + (a // kyw) * gy.dilation[0]
+        qx = vx * gy.stride[1] + (a % kyw) * gy.dilation[1]
+        _, hb, wb = gy.in_shape
+        mid = (c1 * hb + qy) * wb + qx
+        return best, torch.where((code >= 0) & torch.isfinite(best), mid, -1), second
+
+
+class ConvThreeHop:
+    """Three-hop lengths p -> q1 -> r -> s through Conv2d X, Y, Z (Y, Z unpadded).
+
+    ``lookup(p, s)`` returns (best, q1 node id or -1, second best over the
+    other q1), the top-2 being over the first middle node as in
+    :func:`.distances.three_hop`. ``yz`` is the :class:`ConvTwoHop` of Y, Z.
+    """
+
+    def __init__(self, tr_x, yz):
+        if tr_x.geom is None or yz.gx.padding != (0, 0):
+            raise ValueError("ConvThreeHop needs Conv2d X and unpadded Conv2d Y, Z")
+        gx = self.gx = tr_x.geom
+        self.yz = yz
+        lx = gx.lengths                                  # (C1, C0, kxh, kxw)
+        t2 = yz.table.best                               # (C3, C1, O'y, O'x)
+        c3, _, o2y, o2x = t2.shape
+        _, c0, kxh, kxw = lx.shape
+        size = ((o2y - 1) * gx.stride[0] + (kxh - 1) * gx.dilation[0] + 1,
+                (o2x - 1) * gx.stride[1] + (kxw - 1) * gx.dilation[1] + 1)
+        self.table = _OffsetTable(c3, c0, size)
+        self.o2 = (o2y, o2x)
+        ox_all = torch.arange(o2x) * gx.stride[1]
+        for ah in range(kxh):
+            for aw in range(kxw):
+                for oy2 in range(o2y):
+                    # (C3, C1, 1, O'x) + (1, C1, C0, 1) -> (C3, C1, C0, O'x)
+                    m = t2[:, :, oy2, :][:, :, None, :] + lx[:, :, ah, aw][None, :, :, None]
+                    b, i, s = _min_top2(m, 1)            # (C3, C0, O'x)
+                    code = (i * o2y + oy2) * o2x + torch.arange(o2x)
+                    self.table.update(torch.tensor([oy2 * gx.stride[0] + ah * gx.dilation[0]]),
+                                      ox_all + aw * gx.dilation[1],
+                                      b[:, :, None, :], code[:, :, None, :], s[:, :, None, :])
+
+    def lookup(self, p, s):
+        gx, gy, gz = self.gx, self.yz.gx, self.yz.gy
+        c0, py, px = _split(p, gx.in_shape)
+        c3, sy, sx = _split(s, gz.out_shape)
+        fy = gz.stride[0] * gy.stride[0]
+        fx = gz.stride[1] * gy.stride[1]
+        oy = py + gx.padding[0] - sy * fy * gx.stride[0]
+        ox = px + gx.padding[1] - sx * fx * gx.stride[1]
+        best, code, second = self.table.get(c3, c0, oy, ox)
+        o2y, o2x = self.o2
+        c1, rest = code // (o2y * o2x), code % (o2y * o2x)
+        qy = sy * fy + rest // o2x
+        qx = sx * fx + rest % o2x
+        _, hb, wb = gy.in_shape
+        mid = (c1 * hb + qy) * wb + qx
+        return best, torch.where((code >= 0) & torch.isfinite(best), mid, -1), second
