@@ -30,6 +30,19 @@ def _transitions(in_shape, specs, seed, zero_frac=0.2):
     return trs
 
 
+def _fast_paths(table, dense, rows, cols):
+    """``best`` / ``excluding`` on connected pairs equal the dense table's values."""
+    r, c = torch.nonzero(torch.isfinite(dense.best), as_tuple=True)
+    assert r.numel() > 0
+    rows, cols = rows[r], cols[c]
+    assert torch.equal(table.best(rows, cols), dense.best[r, c])
+    arg = dense.arg[r, c]
+    assert torch.equal(table.excluding(rows, cols, arg), dense.second[r, c])
+    unique = dense.second[r, c] > dense.best[r, c]
+    other = torch.where(arg > 0, arg - 1, arg + 1)
+    assert torch.equal(table.excluding(rows, cols, other)[unique], dense.best[r, c][unique])
+
+
 def _same(tops, dense, mid_ok):
     best, arg, second = tops
     assert torch.equal(best, dense.best)
@@ -51,11 +64,15 @@ def test_two_and_three_hop_match_dense(case, seed):
     dense_xy = two_hop(rows, x.out_idx, x.out_len, y.out_idx, y.out_len, y.n_out)
     _same(xy.lookup(rows[:, None], torch.arange(y.n_out)[None, :]), dense_xy,
           lambda a: ((a >= 0) & (a < x.n_out)).all())
+    _fast_paths(xy, dense_xy, rows, torch.arange(y.n_out))
     mid = torch.arange(y.n_in)
     dense_yz = two_hop(mid, y.out_idx, y.out_len, z.out_idx, z.out_len, z.n_out)
     dense3 = three_hop(rows, x.out_idx, x.out_len, dense_yz.best)
-    _same(ConvThreeHop(x, yz).lookup(rows[:, None], torch.arange(z.n_out)[None, :]), dense3,
+    xyz = ConvThreeHop(x, yz)
+    _same(xyz.lookup(rows[:, None], torch.arange(z.n_out)[None, :]), dense3,
           lambda a: ((a >= 0) & (a < x.n_out)).all())
+    _fast_paths(xyz, dense3, rows, torch.arange(z.n_out))
+    _fast_paths(yz, dense_yz, mid, torch.arange(z.n_out))
 
 
 def test_padding_of_the_second_layer_is_not_eligible():

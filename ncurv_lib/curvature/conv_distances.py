@@ -69,6 +69,11 @@ def _min_top2(m, dim):
     return b, i, m.min(dim=dim).values
 
 
+def _code_or_none(code, ok):
+    """Middle-node codes, -2 (matches no table entry) where ``ok`` is False."""
+    return torch.where(ok, code, torch.full_like(code, -2))
+
+
 def _split(ids, shape):
     """(channel, y, x) of flat node ids in a (C, H, W) layer."""
     _, h, w = shape
@@ -91,6 +96,25 @@ class _OffsetTable:
         cur = (self.best[:, :, iy, ix], self.arg[:, :, iy, ix], self.second[:, :, iy, ix])
         b, a, s = _merge(cur, (best, arg, second))
         self.best[:, :, iy, ix], self.arg[:, :, iy, ix], self.second[:, :, iy, ix] = b, a, s
+
+    def flat_parts(self, src_shape, dst_shape, src_shift, dst_factor):
+        """Per-node parts of the flat index: ``flat = h[src] + g[dst]`` where the
+        offset is ``src_pos + src_shift - dst_pos * dst_factor`` (per dimension)."""
+        (ny, nx), n_src = self.size, self.best.shape[1]
+        c0, py, px = _split(torch.arange(src_shape[0] * src_shape[1] * src_shape[2]), src_shape)
+        c2, vy, vx = _split(torch.arange(dst_shape[0] * dst_shape[1] * dst_shape[2]), dst_shape)
+        h = (c0 * ny + py + src_shift[0]) * nx + px + src_shift[1]
+        g = c2 * n_src * ny * nx - vy * dst_factor[0] * nx - vx * dst_factor[1]
+        return h, g
+
+    def fetch_best(self, flat):
+        return torch.take(self.best, flat.clamp(0, self.best.numel() - 1))
+
+    def fetch_excluding(self, flat, code):
+        """Best value at ``flat`` over middle nodes whose code is not ``code``."""
+        flat = flat.clamp(0, self.best.numel() - 1)
+        return torch.where(torch.take(self.arg, flat) == code, torch.take(self.second, flat),
+                           torch.take(self.best, flat))
 
     def get(self, c_dst, c_src, oy, ox):
         """Values at broadcast indices; (inf, -1, inf) outside the offset range."""
@@ -133,7 +157,30 @@ class ConvTwoHop:
                 self.table.update(ah * gy.dilation[0] * gx.stride[0] + oy_x,
                                   aw * gy.dilation[1] * gx.stride[1] + ox_x, b, code, s)
 
+        self.h, self.g = self.table.flat_parts(
+            gx.in_shape, gy.out_shape, gx.padding,
+            (gy.stride[0] * gx.stride[0], gy.stride[1] * gx.stride[1]))
+
+    # Fast path for node pairs joined by a path (offsets in range; the engine's case).
+    def best(self, p, v):
+        """Best lengths for broadcastable ids p (X's inputs) and v (Y's outputs)."""
+        return self.table.fetch_best(self.h[p] + self.g[v])
+
+    def excluding(self, p, v, q):
+        """Best lengths p -> v over middle nodes other than ``q`` (X's outputs)."""
+        gy = self.gy
+        kyh, kyw = gy.lengths.shape[2:]
+        c1, qy, qx = _split(q, gy.in_shape)
+        _, vy, vx = _split(v, gy.out_shape)
+        ry, rx = qy - vy * gy.stride[0], qx - vx * gy.stride[1]
+        ah, aw = ry // gy.dilation[0], rx // gy.dilation[1]
+        code = _code_or_none(c1 * (kyh * kyw) + ah * kyw + aw,
+                             (ah >= 0) & (ah < kyh) & (aw >= 0) & (aw < kyw)
+                             & (ry % gy.dilation[0] == 0) & (rx % gy.dilation[1] == 0))
+        return self.table.fetch_excluding(self.h[p] + self.g[v], code)
+
     def lookup(self, p, v):
+        """(best, middle node or -1, second) for any broadcastable node ids."""
         gx, gy = self.gx, self.gy
         c0, py, px = _split(p, gx.in_shape)
         c2, vy, vx = _split(v, gy.out_shape)
@@ -182,7 +229,28 @@ class ConvThreeHop:
                                       ox_all + aw * gx.dilation[1],
                                       b[:, :, None, :], code[:, :, None, :], s[:, :, None, :])
 
+        gy, gz = yz.gx, yz.gy
+        self.f = (gz.stride[0] * gy.stride[0], gz.stride[1] * gy.stride[1])
+        self.h, self.g = self.table.flat_parts(
+            gx.in_shape, gz.out_shape, gx.padding,
+            (self.f[0] * gx.stride[0], self.f[1] * gx.stride[1]))
+
+    def best(self, p, s):
+        """Best three-hop lengths for broadcastable ids p (X's inputs), s (Z's outputs)."""
+        return self.table.fetch_best(self.h[p] + self.g[s])
+
+    def excluding(self, p, s, q):
+        """Best three-hop lengths over first middle nodes other than ``q``."""
+        o2y, o2x = self.o2
+        c1, qy, qx = _split(q, self.yz.gx.in_shape)
+        _, sy, sx = _split(s, self.yz.gy.out_shape)
+        oy, ox = qy - sy * self.f[0], qx - sx * self.f[1]
+        code = _code_or_none((c1 * o2y + oy) * o2x + ox,
+                             (oy >= 0) & (oy < o2y) & (ox >= 0) & (ox < o2x))
+        return self.table.fetch_excluding(self.h[p] + self.g[s], code)
+
     def lookup(self, p, s):
+        """(best, first middle node or -1, second) for any broadcastable node ids."""
         gx, gy, gz = self.gx, self.yz.gx, self.yz.gy
         c0, py, px = _split(p, gx.in_shape)
         c3, sy, sx = _split(s, gz.out_shape)

@@ -134,12 +134,24 @@ class DenseTable:
     row_loc: Optional[torch.Tensor] = None
     col_loc: Optional[torch.Tensor] = None
 
-    def lookup(self, rows, cols):
+    def _lin(self, rows, cols):
         r = rows if self.row_loc is None else self.row_loc[rows]
         c = cols if self.col_loc is None else self.col_loc[cols]
-        lin = r * self.top.best.shape[1] + c
+        return r * self.top.best.shape[1] + c
+
+    def lookup(self, rows, cols):
+        lin = self._lin(rows, cols)
         return (torch.take(self.top.best, lin), torch.take(self.top.arg, lin),
                 torch.take(self.top.second, lin))
+
+    def best(self, rows, cols):
+        return torch.take(self.top.best, self._lin(rows, cols))
+
+    def excluding(self, rows, cols, mid):
+        """Best value over middle nodes other than ``mid`` (all broadcast together)."""
+        lin = self._lin(rows, cols)
+        return torch.where(torch.take(self.top.arg, lin) == mid, torch.take(self.top.second, lin),
+                           torch.take(self.top.best, lin))
 
 
 @dataclass(frozen=True)
@@ -151,9 +163,8 @@ class Transposed:
     def lookup(self, rows, cols):
         return self.inner.lookup(cols, rows)
 
+    def best(self, rows, cols):
+        return self.inner.best(cols, rows)
 
-def excluding(entry, node):
-    """Best value over middle nodes other than ``node``, from a lookup's
-    (best, arg, second); all broadcast together."""
-    best, arg, second = entry
-    return torch.where(arg == node, second, best)
+    def excluding(self, rows, cols, mid):
+        return self.inner.excluding(cols, rows, mid)

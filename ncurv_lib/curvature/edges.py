@@ -22,7 +22,6 @@ from typing import Optional
 
 import torch
 
-from .distances import excluding
 from .measures import Support
 from .transport import reduced_ot
 
@@ -32,7 +31,7 @@ CHUNK = 1 << 21
 @dataclass(frozen=True)
 class Tables:
     """Shared min-plus tables of one transition (None at the borders), each with
-    ``lookup(nodes, nodes) -> (best, middle node, second)``
+    ``best(nodes, nodes)`` and ``excluding(nodes, nodes, middle node)``
     (:class:`.distances.DenseTable`, :class:`.conv_distances.ConvTwoHop`, ...):
     ``m2a(p, v)``, ``m2b(s, u)`` (two hops), ``m3(p, s)`` (three hops).
     """
@@ -54,29 +53,29 @@ def _side(sup: Optional[Support], nodes, k):
 def _a_values(tab, pid, pw, u, v, d, paper):
     if tab.m2a is None:
         return torch.zeros(pid.shape, dtype=torch.float64)
-    top = tab.m2a.lookup(pid.clamp_min(0), v[:, None])
+    p = pid.clamp_min(0)
     if paper:
-        return torch.minimum(excluding(top, u[:, None]), pw + d[:, None])
-    return top[0]
+        return torch.minimum(tab.m2a.excluding(p, v[:, None], u[:, None]), pw + d[:, None])
+    return tab.m2a.best(p, v[:, None])
 
 
 def _b_values(tab, sid, sw, u, v, d, paper):
     if tab.m2b is None:
         return torch.zeros(sid.shape, dtype=torch.float64)
-    top = tab.m2b.lookup(sid.clamp_min(0), u[:, None])
+    s = sid.clamp_min(0)
     if paper:
-        return torch.minimum(excluding(top, v[:, None]), d[:, None] + sw)
-    return top[0]
+        return torch.minimum(tab.m2b.excluding(s, u[:, None], v[:, None]), d[:, None] + sw)
+    return tab.m2b.best(s, u[:, None])
 
 
 def _c3_values(tab, pid, sid, pw, b, u, paper):
     shape = (pid.shape[0], pid.shape[1], sid.shape[1])
     if tab.m3 is None:
         return torch.full(shape, float("inf"), dtype=torch.float64)
-    top = tab.m3.lookup(pid.clamp_min(0)[:, :, None], sid.clamp_min(0)[:, None, :])
+    p, s = pid.clamp_min(0)[:, :, None], sid.clamp_min(0)[:, None, :]
     if paper:
-        return torch.minimum(excluding(top, u[:, None, None]), pw[:, :, None] + b[:, None, :])
-    return top[0]
+        return torch.minimum(tab.m3.excluding(p, s, u[:, None, None]), pw[:, :, None] + b[:, None, :])
+    return tab.m3.best(p, s)
 
 
 def _sides(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks):
