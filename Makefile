@@ -1,15 +1,17 @@
 # ncurv: the two commands are `make book` and `make test`; each does its own set-up.
 #
-#   make book [SCALE=smoke|cpu|paper] [RECOMPUTE=1]   train/load models, execute the notebooks,
-#                                                     build the HTML book
+#   make book [SCALE=book|smoke|cpu|paper] [RECOMPUTE=1]   train/load models, execute the notebooks,
+#                                                     build the HTML book (book: every chapter at
+#                                                     its published scale, book/scales.json)
 #   make test                                         unit tests, smoke notebooks + nbval, smoke book
 #   make notebook NB=01_orc_primer [SCALE=..] [PARAMS="-p n1 4"]   re-run one chapter
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
-# smoke until the cpu-scale artifacts are all committed (see README)
-SCALE ?= smoke
+# book: each chapter at the scale the book publishes it at (book/scales.json; the executed
+# cpu chapters are committed in book/); smoke|cpu|paper: every chapter at that scale
+SCALE ?= book
 SMOKE := $(CURDIR)/_build/smoke
 
 # Dataset root: $NCURV_DATA, else ../shared/data when it exists, else ./data
@@ -36,9 +38,12 @@ mathjax: book/_extra/mathjax/tex-chtml.js
 book/_extra/mathjax/tex-chtml.js:
 	bash tools/vendor_mathjax.sh book/_extra/mathjax
 
-# compute stage: the models every chapter needs (a no-op when cached)
+# compute stage: the models every chapter needs (a no-op when cached); at SCALE=book the
+# chapters load or train what they use themselves
 models: venv
+ifneq ($(SCALE),book)
 	$(BIN)/python -m ncurv_lib train --zoo --scale $(SCALE) $(if $(RECOMPUTE),--recompute)
+endif
 
 notebooks: venv models
 	$(BIN)/python tools/run_notebooks.py --scale $(SCALE) --out book $(if $(RECOMPUTE),--force -p recompute true)

@@ -4,10 +4,15 @@
                                   [-p key value ...] [--force]
 
 Each ``notebooks/NN_name.py`` becomes ``<out>/NN_name.ipynb``, executed with the
-parameters ``scale`` (and any ``-p``). A notebook is skipped when its executed copy
-already records the same source hash and parameters (``--force`` re-runs it).
-Wall times go to ``<out>/_timings.json`` (read by the reproducibility appendix).
+parameters ``scale`` (and any ``-p``). ``--scale book`` runs every chapter at the
+scale the book publishes it at (``book/scales.json``); chapters at ``smoke`` then
+keep their artifacts in ``_build/smoke/cache`` unless ``NCURV_CACHE`` is set.
+A notebook is skipped when its executed copy already records the same source
+hash and parameters (``--force`` re-runs it), so the executed chapters committed
+in ``book/`` are reused as they are. Wall times go to ``<out>/_timings.json``
+(read by the reproducibility appendix).
 """
+import os
 import argparse
 import hashlib
 import json
@@ -22,6 +27,21 @@ import nbformat
 import papermill
 
 REPO = Path(__file__).resolve().parent.parent
+SCALES = ("smoke", "cpu", "paper")
+SMOKE_CACHE = REPO / "_build" / "smoke" / "cache"
+
+
+def book_scales(path: Path, stems) -> dict:
+    """Scale of every chapter in the published book: ``chapters`` of ``path``, else
+    its ``default``."""
+    spec = json.loads(path.read_text())
+    chapters, default = spec.get("chapters", {}), spec.get("default")
+    unknown = set(chapters) - set(stems)
+    bad = {k: v for k, v in {**chapters, "default": default}.items() if v not in SCALES}
+    if unknown or bad:
+        raise SystemExit(f"{path}: unknown chapters {sorted(unknown)} or scales {bad}; "
+                         f"chapters are {sorted(stems)}, scales {SCALES}")
+    return {s: chapters.get(s, default) for s in stems}
 
 
 def _literal(text):
@@ -79,7 +99,8 @@ def execute(src: Path, out: Path, params: dict, force: bool) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scale", required=True, choices=("smoke", "cpu", "paper"))
+    ap.add_argument("--scale", required=True, choices=("book",) + SCALES,
+                    help="one scale for all, or 'book': each chapter's from book/scales.json")
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--only", nargs="*", default=None, help="notebook stems to run")
     ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"))
@@ -91,14 +112,26 @@ def main(argv=None) -> int:
         if unknown:
             ap.error(f"unknown notebooks {sorted(unknown)}; have {[s.stem for s in sources]}")
         sources = [s for s in sources if s.stem in args.only]
-    params = {"scale": args.scale, **{k: _literal(v) for k, v in args.p}}
+    extra = {k: _literal(v) for k, v in args.p}
+    stems = [s.stem for s in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.py"))]
+    scales = (book_scales(REPO / "book" / "scales.json", stems) if args.scale == "book"
+              else dict.fromkeys(stems, args.scale))
     timings_path = args.out / "_timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     print(f"executing {len(sources)} notebooks at scale={args.scale} into {args.out}")
     for src in sources:
-        wall = execute(src, args.out / f"{src.stem}.ipynb", params, args.force)
+        scale = scales[src.stem]
+        cache = {} if scale != "smoke" or "NCURV_CACHE" in os.environ else \
+            {"NCURV_CACHE": str(SMOKE_CACHE)}
+        os.environ.update(cache)  # the kernel inherits the environment
+        try:
+            wall = execute(src, args.out / f"{src.stem}.ipynb", {"scale": scale, **extra},
+                           args.force)
+        finally:
+            for key in cache:
+                del os.environ[key]
         if wall:
-            timings[src.stem] = {"scale": args.scale, "wall_time_s": round(wall, 2)}
+            timings[src.stem] = {"scale": scale, "wall_time_s": round(wall, 2)}
     args.out.mkdir(parents=True, exist_ok=True)
     timings_path.write_text(json.dumps(timings, indent=2, sort_keys=True) + "\n")
     return 0
