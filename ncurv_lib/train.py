@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import data as D
 from .cache import artifact_path, atomic_torch_save, atomic_write_json, torch_load_or_none

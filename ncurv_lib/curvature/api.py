@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .activations import check_finite, forward_values
 from .chain import layer_chain
@@ -147,10 +147,10 @@ def _tables(cfg, trs, t, mu_sup, nu_sup, u=None, v=None, full=False, conv=None):
     conv = {} if conv is None else conv
     m2a = m2b = m3 = yz = dense_b = None
     if mu_sup is not None:
+        rows_p, p_loc = _rows_of(mu_sup, u, trs[t - 1].n_in, full)
         if two_hop_eligible(trs[t - 1], trs[t]):
             m2a = _conv_two_hop(conv, trs, t - 1)
         else:
-            rows_p, p_loc = _rows_of(mu_sup, u, trs[t - 1].n_in, full)
             m2a = DenseTable(two_hop(rows_p, trs[t - 1].out_idx, trs[t - 1].out_len,
                                      trs[t].out_idx, trs[t].out_len, trs[t].n_out), p_loc)
     if nu_sup is not None:
@@ -167,11 +167,10 @@ def _tables(cfg, trs, t, mu_sup, nu_sup, u=None, v=None, full=False, conv=None):
             if ("3", t - 1) not in conv:
                 conv[("3", t - 1)] = ConvThreeHop(trs[t - 1], yz)
             m3 = conv[("3", t - 1)]
-        else:
-            rows_p, p_loc = _rows_of(mu_sup, u, trs[t - 1].n_in, full)
-            second = (dense_b.best.T.contiguous() if dense_b is not None else
-                      yz.lookup(torch.arange(trs[t].n_in)[:, None], rows_s[None, :])[0])
-            m3 = DenseTable(three_hop(rows_p, trs[t - 1].out_idx, trs[t - 1].out_len, second),
+        else:  # two hops from every node of layer t to the rows s, then one hop before
+            to_s = (dense_b.best.T.contiguous() if dense_b is not None else
+                    yz.lookup(torch.arange(trs[t].n_in)[:, None], rows_s[None, :])[0])
+            m3 = DenseTable(three_hop(rows_p, trs[t - 1].out_idx, trs[t - 1].out_len, to_s),
                             p_loc, s_loc)
     return Tables(m2a=m2a, m2b=m2b, m3=m3)
 

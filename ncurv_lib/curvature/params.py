@@ -20,7 +20,7 @@ The result equals the minimum of :func:`.api.edge_curvature` over examples
 and edges exactly (same code computes each evaluated edge).
 """
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .api import CurvatureConfig, Stats, _layer, _layer_bounds, _prepare, _supports
 

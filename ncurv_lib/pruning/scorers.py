@@ -39,7 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .masks import (count_kept, flat_weights, flatten_scores, keep_vector,
                     prunable_weights, split_flat, weight_shapes)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .api import check_scorer, removal_plan
 from .masks import WeightMasker, count_kept, flatten_scores, keep_vector, weight_shapes
