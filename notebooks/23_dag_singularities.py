@@ -41,8 +41,8 @@
 # larger step ``lr`` held for three quarters of training and decayed to ``lr / 100``
 # in the last quarter (so subgradient steps settle below the $10^{-3}$ threshold),
 # and the weights in the parameters cell. At ``cpu`` scale: 10 runs per setting,
-# 3000 epochs (about 15 minutes on 2 busy cores, extrapolated from short timing
-# runs); ``smoke``: 1 run, 400 epochs.
+# 3000 epochs (about 3 minutes on this project's 2-core machine, measured);
+# ``smoke``: 1 run, 400 epochs.
 
 # %% tags=["parameters"]
 scale = "smoke"

@@ -33,7 +33,7 @@
 # (ships with scikit-learn) with an MLP of two hidden layers of 32 plus bias, binary
 # cross-entropy, full-batch gradient descent (step held for 3/4 of training, then
 # decayed 100-fold). ``cpu`` scale: 5 seeds x 4 strengths per regulariser, 2000
-# epochs (about 15 minutes on 2 busy cores, extrapolated from short timing runs);
+# epochs (about 3.5 minutes on this project's 2-core machine, measured);
 # ``smoke``: 1 seed x 3 strengths, 400 epochs.
 
 # %% tags=["parameters"]

@@ -1,8 +1,10 @@
-"""Engine vs the independent full-LP reference on a small CNN.
+"""Engine vs the independent full-LP reference on small CNNs.
 
 Stride 2, padding, dilation, BatchNorm with non-trivial running statistics,
-zero weights, nested Sequential, Dropout/Identity/Flatten and a final Softmax;
-ReLU and Tanh, both conventions, both ablation switches; max error <= 1e-6.
+zero weights, nested Sequential, Dropout/Identity/Flatten and a final Softmax
+(``tiny_cnn``), and a chain of unpadded convolutions that the translation-invariant
+path tables serve (``tiny_conv_chain``); ReLU and Tanh, both conventions, both
+ablation switches; max error <= 1e-6.
 """
 import itertools
 
@@ -14,16 +16,10 @@ from test_curvature_reference import max_error
 GRID = list(itertools.product(["relu", "tanh"], ["paper", "authors"], [True, False], [True, False]))
 
 
+@pytest.mark.parametrize("build", [tiny_cnn, tiny_conv_chain])
 @pytest.mark.parametrize("act,convention,nd,ncost", GRID)
-def test_cnn_matches_full_lp(act, convention, nd, ncost):
-    model, x = tiny_cnn(act)
-    err = max_error(model, x, convention=convention, neural_distribution=nd, neural_cost=ncost)
-    assert err <= 1e-6
-
-
-@pytest.mark.parametrize("act,convention,nd,ncost", GRID)
-def test_unpadded_conv_chain_matches_full_lp(act, convention, nd, ncost):
-    model, x = tiny_conv_chain(act)
+def test_cnn_matches_full_lp(build, act, convention, nd, ncost):
+    model, x = build(act)
     err = max_error(model, x, convention=convention, neural_distribution=nd, neural_cost=ncost)
     assert err <= 1e-6
 
