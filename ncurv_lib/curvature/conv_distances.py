@@ -37,14 +37,9 @@ import torch
 INF = float("inf")
 
 
-def _conv(tr):
-    """The transition's :class:`~.graph.ConvGeometry`, or None for a Linear."""
-    return tr.geom
-
-
 def two_hop_eligible(tr_x, tr_y) -> bool:
     """Whether :class:`ConvTwoHop` applies to transitions X then Y."""
-    return _conv(tr_x) is not None and _conv(tr_y) is not None and tr_y.geom.padding == (0, 0)
+    return tr_x.geom is not None and tr_y.geom is not None and tr_y.geom.padding == (0, 0)
 
 
 def three_hop_eligible(tr_x, tr_y, tr_z) -> bool:
