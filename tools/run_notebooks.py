@@ -107,13 +107,13 @@ def main(argv=None) -> int:
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args(argv)
     sources = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.py"))
+    stems = [s.stem for s in sources]
     if args.only:
-        unknown = set(args.only) - {s.stem for s in sources}
+        unknown = set(args.only) - set(stems)
         if unknown:
             ap.error(f"unknown notebooks {sorted(unknown)}; have {[s.stem for s in sources]}")
         sources = [s for s in sources if s.stem in args.only]
     extra = {k: _literal(v) for k, v in args.p}
-    stems = [s.stem for s in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.py"))]
     scales = (book_scales(REPO / "book" / "scales.json", stems) if args.scale == "book"
               else dict.fromkeys(stems, args.scale))
     timings_path = args.out / "_timings.json"

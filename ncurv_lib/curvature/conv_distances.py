@@ -122,7 +122,16 @@ class _OffsetTable:
                 torch.where(ok, torch.take(self.second, flat), inf))
 
 
-class ConvTwoHop:
+class _OffsetPaths:
+    """Shared fast path of the offset tables: ``self.table`` plus per-node flat-index
+    parts ``self.h`` (sources) and ``self.g`` (destinations)."""
+
+    def best(self, src, dst):
+        """Best lengths for broadcastable ids of node pairs joined by a path."""
+        return self.table.fetch_best(self.h[src] + self.g[dst])
+
+
+class ConvTwoHop(_OffsetPaths):
     """Two-hop lengths p -> q -> v through Conv2d X (p -> q) then Conv2d Y (q -> v).
 
     ``lookup(p, v)`` takes broadcastable node ids of X's input layer and Y's
@@ -156,11 +165,6 @@ class ConvTwoHop:
             gx.in_shape, gy.out_shape, gx.padding,
             (gy.stride[0] * gx.stride[0], gy.stride[1] * gx.stride[1]))
 
-    # Fast path for node pairs joined by a path (offsets in range; the engine's case).
-    def best(self, p, v):
-        """Best lengths for broadcastable ids p (X's inputs) and v (Y's outputs)."""
-        return self.table.fetch_best(self.h[p] + self.g[v])
-
     def excluding(self, p, v, q):
         """Best lengths p -> v over middle nodes other than ``q`` (X's outputs)."""
         gy = self.gy
@@ -191,7 +195,7 @@ class ConvTwoHop:
         return best, torch.where((code >= 0) & torch.isfinite(best), mid, -1), second
 
 
-class ConvThreeHop:
+class ConvThreeHop(_OffsetPaths):
     """Three-hop lengths p -> q1 -> r -> s through Conv2d X, Y, Z (Y, Z unpadded).
 
     ``lookup(p, s)`` returns (best, q1 node id or -1, second best over the
@@ -230,10 +234,6 @@ class ConvThreeHop:
             gx.in_shape, gz.out_shape, gx.padding,
             (self.f[0] * gx.stride[0], self.f[1] * gx.stride[1]))
 
-    def best(self, p, s):
-        """Best three-hop lengths for broadcastable ids p (X's inputs), s (Z's outputs)."""
-        return self.table.fetch_best(self.h[p] + self.g[s])
-
     def excluding(self, p, s, q):
         """Best three-hop lengths over first middle nodes other than ``q``."""
         o2y, o2x = self.o2
@@ -249,8 +249,7 @@ class ConvThreeHop:
         gx, gy, gz = self.gx, self.yz.gx, self.yz.gy
         c0, py, px = _split(p, gx.in_shape)
         c3, sy, sx = _split(s, gz.out_shape)
-        fy = gz.stride[0] * gy.stride[0]
-        fx = gz.stride[1] * gy.stride[1]
+        fy, fx = self.f
         oy = py + gx.padding[0] - sy * fy * gx.stride[0]
         ox = px + gx.padding[1] - sx * fx * gx.stride[1]
         best, code, second = self.table.get(c3, c0, oy, ox)
