@@ -1,31 +1,31 @@
 # ncurv: the two commands are `make book` and `make test`; each does its own set-up.
 #
-#   make book [SCALE=book|smoke|cpu|paper] [RECOMPUTE=1]   train/load models, execute the notebooks,
-#                                                     build the HTML book (book: every chapter at
-#                                                     its published scale, book/scales.json)
-#   make test                                         unit tests, smoke notebooks + nbval, smoke book
+#   make book [SCALE=cpu|smoke|paper] [RECOMPUTE=1]    run the workflow (Snakefile) for the
+#                                                     book of a scale and build the HTML
+#   make test                                         unit tests, workflow dry runs, the smoke
+#                                                     workflow, nbval, rendering check
+#   make workflow SCALE=cpu                           every job the scale's config lists
+#   make dryrun                                       what each scale would run (snakemake -n)
 #   make notebook NB=01_orc_primer [SCALE=..] [PARAMS="-p n1 4"]   re-run one chapter
+#   make publish                                      push _build/html to gh-pages (ghp-import)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
-# book: each chapter at the scale the book publishes it at (book/scales.json; the executed
-# cpu chapters are committed in book/); smoke|cpu|paper: every chapter at that scale
-SCALE ?= book
+# the book to build; config/$(SCALE).yaml says what it runs (and at which scale each chapter
+# runs: a chapter may stay at smoke while its cpu artifacts are missing)
+SCALE ?= cpu
 SMOKE := $(CURDIR)/_build/smoke
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+SNAKEMAKE = $(BIN)/snakemake -j $(JOBS) $(if $(RECOMPUTE),--forceall)
 
 # Dataset root: $NCURV_DATA, else ../shared/data when it exists, else ./data
 NCURV_DATA ?= $(if $(wildcard ../shared/data/README.md),$(abspath ../shared/data),$(CURDIR)/data)
 export NCURV_DATA
-# smoke artifacts never mix with the committed cpu/paper cache in data/cache
-ifeq ($(SCALE),smoke)
-NCURV_CACHE ?= $(SMOKE)/cache
-export NCURV_CACHE
-endif
 export PATH := $(BIN):$(PATH)
 
-.PHONY: book test venv mathjax models notebooks notebook unit smoke-notebooks nbval smoke-book \
-        render clean
+.PHONY: book test venv mathjax workflow dryrun notebook unit smoke-workflow nbval render \
+        publish clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -38,44 +38,42 @@ mathjax: book/_extra/mathjax/tex-chtml.js
 book/_extra/mathjax/tex-chtml.js:
 	bash tools/vendor_mathjax.sh book/_extra/mathjax
 
-# compute stage: the models every chapter needs (a no-op when cached); at SCALE=book the
-# chapters load or train what they use themselves
-models: venv
-ifneq ($(SCALE),book)
-	$(BIN)/python -m ncurv_lib train --zoo --scale $(SCALE) $(if $(RECOMPUTE),--recompute)
-endif
+# the workflow trains, scores, sweeps and executes what the chapters need (cached
+# artifacts are reused), then builds the HTML
+book: venv mathjax
+	$(SNAKEMAKE) book --config scale=$(SCALE) $(if $(RECOMPUTE),recompute=1)
+	@echo "book: $(CURDIR)/$(if $(filter smoke,$(SCALE)),_build/smoke/src/)_build/html/index.html"
 
-notebooks: venv models
-	$(BIN)/python tools/run_notebooks.py --scale $(SCALE) --out book $(if $(RECOMPUTE),--force -p recompute true)
+workflow: venv mathjax
+	$(SNAKEMAKE) all --config scale=$(SCALE) $(if $(RECOMPUTE),recompute=1)
+
+dryrun: venv
+	@mkdir -p _build; for s in smoke cpu paper; do \
+	  $(BIN)/snakemake -n all --quiet rules --config scale=$$s > _build/dryrun-$$s.log 2>&1 \
+	    || { cat _build/dryrun-$$s.log; exit 1; }; \
+	  echo "dry run, scale $$s:"; sed -n '/^Job stats/,/^total/p' _build/dryrun-$$s.log; \
+	done
 
 notebook: venv
-	$(BIN)/python tools/run_notebooks.py --scale $(SCALE) --out book --only $(NB) --force $(PARAMS)
+	$(BIN)/python tools/run_notebooks.py --scale $(SCALE) --only $(NB) --force $(PARAMS)
 
-book: venv mathjax notebooks
-	$(BIN)/jupyter-book build . --builder html -W --keep-going
-	@echo "book: $(CURDIR)/_build/html/index.html"
+publish: book
+	$(BIN)/ghp-import --no-jekyll --push --force _build/html
 
 # ---------------------------------------------------------------- tests
-test: unit smoke-notebooks nbval smoke-book render
+test: unit dryrun smoke-workflow nbval render
 
 unit: venv
 	$(BIN)/python -m pytest -q
 
-# the smoke book is built from a copy of the book sources, so the committed
-# executed notebooks in book/ are never overwritten by a test run
-smoke-notebooks: venv
-	rm -rf $(SMOKE) && mkdir -p $(SMOKE)/src/book
-	cp _config.yml _toc.yml $(SMOKE)/src/ && cp book/*.md $(SMOKE)/src/book/
-	NCURV_CACHE=$(SMOKE)/cache $(BIN)/python -m ncurv_lib train --zoo --scale smoke --no-progress
-	NCURV_CACHE=$(SMOKE)/cache $(BIN)/python tools/run_notebooks.py --scale smoke --out $(SMOKE)/src/book --force
+# the smoke book is built from a copy of the book sources (config/smoke.yaml: book_dir), so
+# the committed executed notebooks in book/ are never overwritten by a test run
+smoke-workflow: venv mathjax
+	$(SNAKEMAKE) all --config scale=smoke
 
 nbval: venv
 	cd $(SMOKE)/src/book && NCURV_CACHE=$(SMOKE)/cache $(BIN)/python -m pytest -q -p no:cacheprovider \
 	  -o addopts="" -o testpaths="" --nbval-lax --nbval-current-env *.ipynb
-
-smoke-book: venv mathjax
-	mkdir -p $(SMOKE)/src/book/_extra && cp -r book/_extra/mathjax $(SMOKE)/src/book/_extra/
-	$(BIN)/jupyter-book build $(SMOKE)/src --builder html -W --keep-going
 
 render: venv
 	bash tools/ensure_chromium.sh

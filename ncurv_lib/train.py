@@ -324,6 +324,16 @@ def _valid(saved, cfg) -> bool:
             and "state_dict" in saved and "info" in saved)
 
 
+def config_of_checkpoint(path) -> TrainConfig:
+    """The :class:`TrainConfig` a cached model file (``<cache>/models/<hash>.pt``) was
+    trained with; ``ValueError`` if the file is no such model file."""
+    saved = torch_load_or_none(path)
+    if not isinstance(saved, dict) or "config" not in saved or "state_dict" not in saved:
+        raise ValueError(f"{path} is not a model file of the cache "
+                         "(a dict with 'config' and 'state_dict')")
+    return TrainConfig(**saved["config"])
+
+
 def cached_info(cfg: TrainConfig):
     """The info dict of a cached model, or ``None`` if it is not trained yet."""
     saved = torch_load_or_none(artifact_path("models", cfg, "pt"))

@@ -1,42 +1,55 @@
-"""The notebook runner's per-chapter scales (book/scales.json)."""
+"""The notebook runner: per-chapter scales from config/<scale>.yaml, committed chapters."""
 import hashlib
-import json
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
+
+from ncurv_lib import pipeline
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
 import run_notebooks  # noqa: E402
 
 
-def test_published_scales_cover_every_chapter():
-    stems = [p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.py")]
-    scales = run_notebooks.book_scales(REPO / "book" / "scales.json", stems)
-    assert set(scales) == set(stems) and set(scales.values()) <= set(run_notebooks.SCALES)
-    assert scales["91_model_zoo"] == "smoke" and scales["21_dag_conservation"] == "cpu"
+def test_cpu_book_scales_cover_every_chapter():
+    plan = pipeline.load_plan("cpu")
+    stems = {p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.py")}
+    assert set(plan.chapters) == stems
+    assert plan.chapters["21_dag_conservation"].scale == "cpu"
+    assert {c.scale for c in plan.chapters.values()} <= set(pipeline.SCALES)
 
 
 def test_committed_cpu_chapters_are_up_to_date():
-    """Every chapter published at cpu has its executed notebook committed, executed from
-    the current source at that scale (so make book reuses it instead of re-running)."""
-    stems = [p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.py")]
-    scales = run_notebooks.book_scales(REPO / "book" / "scales.json", stems)
-    for stem, scale in scales.items():
-        if scale == "smoke":
+    """Every chapter the cpu book runs at cpu has its executed notebook committed, executed
+    from the current source at that scale (so make book reuses it instead of re-running)."""
+    plan = pipeline.load_plan("cpu")
+    for stem, ch in plan.chapters.items():
+        if ch.scale != "cpu":
             continue
         src, out = REPO / "notebooks" / f"{stem}.py", REPO / "book" / f"{stem}.ipynb"
         assert out.exists(), f"{out} is not committed"
         digest = hashlib.sha256(src.read_bytes()).hexdigest()
-        assert run_notebooks._up_to_date(out, digest, {"scale": scale}), f"{out} is stale"
+        assert run_notebooks._up_to_date(out, digest, {"scale": "cpu"}), f"{out} is stale"
 
 
-@pytest.mark.parametrize("spec,match", [({"default": "huge"}, "scales"),
-                                        ({"default": "cpu", "chapters": {"99_x": "cpu"}},
-                                         "chapters")])
-def test_bad_scales_file_is_refused(tmp_path, spec, match):
-    path = tmp_path / "scales.json"
-    path.write_text(json.dumps(spec))
-    with pytest.raises(SystemExit, match=match):
-        run_notebooks.book_scales(path, ["01_orc_primer"])
+def test_manifest_names_the_executed_notebook(tmp_path):
+    out = tmp_path / "x.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["ncurv"] = {"source_sha256": "ab", "parameters": {"scale": "smoke"},
+                            "wall_time_s": 1.5}
+    nbformat.write(nb, out)
+    run_notebooks.write_manifest(tmp_path / "m.json", out)
+    import json
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert m["wall_time_s"] == 1.5 and m["parameters"] == {"scale": "smoke"}
+    assert m["notebook"].endswith("x.ipynb")
+
+
+@pytest.mark.parametrize("argv,match", [(["--scale", "huge"], "invalid choice"),
+                                        (["--scale", "smoke", "--only", "99_x"], "unknown")])
+def test_bad_arguments_are_refused(argv, match, capsys):
+    with pytest.raises(SystemExit):
+        run_notebooks.main(argv)
+    assert match in capsys.readouterr().err

@@ -1,16 +1,17 @@
 """Execute the book's notebooks (jupytext percent sources) with papermill.
 
-    python tools/run_notebooks.py --scale smoke --out _build/smoke/book [--only 01_orc_primer]
-                                  [-p key value ...] [--force]
+    python tools/run_notebooks.py --scale cpu [--only 01_orc_primer] [--out DIR]
+                                  [-p key value ...] [--force] [--manifest FILE]
 
-Each ``notebooks/NN_name.py`` becomes ``<out>/NN_name.ipynb``, executed with the
-parameters ``scale`` (and any ``-p``). ``--scale book`` runs every chapter at the
-scale the book publishes it at (``book/scales.json``); chapters at ``smoke`` then
-keep their artifacts in ``_build/smoke/cache`` unless ``NCURV_CACHE`` is set.
-A notebook is skipped when its executed copy already records the same source
-hash and parameters (``--force`` re-runs it), so the executed chapters committed
-in ``book/`` are reused as they are. Wall times go to ``<out>/_timings.json``
-(read by the reproducibility appendix).
+Each ``notebooks/NN_name.py`` becomes ``<out>/NN_name.ipynb`` (``<out>``: the scale's
+``book_dir``), executed with the parameter ``scale`` (and any ``-p``). The scale's
+config (``config/<scale>.yaml``) says at which scale each chapter runs (a chapter may
+run at a smaller one while its artifacts are missing) and the chapter reads the cache
+of that scale. A notebook is skipped when its executed copy already records the same
+source hash and parameters (``--force`` re-runs it), so the executed chapters
+committed in ``book/`` are reused as they are. The workflow (``Snakefile``) calls this
+once per chapter with ``--manifest``: a small JSON file naming the executed notebook,
+its scale and its wall time.
 """
 import os
 import argparse
@@ -27,21 +28,9 @@ import nbformat
 import papermill
 
 REPO = Path(__file__).resolve().parent.parent
-SCALES = ("smoke", "cpu", "paper")
-SMOKE_CACHE = REPO / "_build" / "smoke" / "cache"
-
-
-def book_scales(path: Path, stems) -> dict:
-    """Scale of every chapter in the published book: ``chapters`` of ``path``, else
-    its ``default``."""
-    spec = json.loads(path.read_text())
-    chapters, default = spec.get("chapters", {}), spec.get("default")
-    unknown = set(chapters) - set(stems)
-    bad = {k: v for k, v in {**chapters, "default": default}.items() if v not in SCALES}
-    if unknown or bad:
-        raise SystemExit(f"{path}: unknown chapters {sorted(unknown)} or scales {bad}; "
-                         f"chapters are {sorted(stems)}, scales {SCALES}")
-    return {s: chapters.get(s, default) for s in stems}
+sys.path.insert(0, str(REPO))
+from ncurv_lib import pipeline  # noqa: E402
+from ncurv_lib.cache import atomic_write_json  # noqa: E402
 
 
 def _literal(text):
@@ -97,43 +86,52 @@ def execute(src: Path, out: Path, params: dict, force: bool) -> float:
     return wall
 
 
+def write_manifest(path: Path, out: Path):
+    """The workflow's record of one executed chapter (read from the notebook itself)."""
+    meta = nbformat.read(out, as_version=4).metadata["ncurv"]
+    atomic_write_json(path, {"notebook": os.path.relpath(out, REPO), **meta})
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scale", required=True, choices=("book",) + SCALES,
-                    help="one scale for all, or 'book': each chapter's from book/scales.json")
-    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--scale", required=True, choices=pipeline.SCALES,
+                    help="the book to build; each chapter runs at the scale its config gives")
+    ap.add_argument("--out", type=Path, default=None, help="default: the scale's book_dir")
     ap.add_argument("--only", nargs="*", default=None, help="notebook stems to run")
     ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"))
     ap.add_argument("--force", action="store_true")
+    ap.add_argument("--manifest", type=Path, default=None,
+                    help="with one --only chapter: write the workflow's manifest here")
     args = ap.parse_args(argv)
-    sources = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.py"))
-    stems = [s.stem for s in sources]
+    plans = pipeline.load_plans(args.scale)
+    plan = plans[args.scale]
+    stems = list(plan.chapters)
     if args.only:
         unknown = set(args.only) - set(stems)
         if unknown:
-            ap.error(f"unknown notebooks {sorted(unknown)}; have {[s.stem for s in sources]}")
-        sources = [s for s in sources if s.stem in args.only]
+            ap.error(f"unknown notebooks {sorted(unknown)}; have {stems}")
+        stems = [s for s in stems if s in args.only]
+    if args.manifest and len(stems) != 1:
+        ap.error("--manifest needs exactly one chapter in --only")
     extra = {k: _literal(v) for k, v in args.p}
-    scales = (book_scales(REPO / "book" / "scales.json", stems) if args.scale == "book"
-              else dict.fromkeys(stems, args.scale))
-    timings_path = args.out / "_timings.json"
-    timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    print(f"executing {len(sources)} notebooks at scale={args.scale} into {args.out}")
-    for src in sources:
-        scale = scales[src.stem]
-        cache = {} if scale != "smoke" or "NCURV_CACHE" in os.environ else \
-            {"NCURV_CACHE": str(SMOKE_CACHE)}
-        os.environ.update(cache)  # the kernel inherits the environment
+    out_dir = args.out or plan.book_dir
+    print(f"executing {len(stems)} notebooks of the {args.scale} book into {out_dir}")
+    for stem in stems:
+        scale = plan.chapters[stem].scale
+        cache = str(plans[scale].cache)
+        saved = os.environ.get("NCURV_CACHE")
+        os.environ["NCURV_CACHE"] = cache  # the kernel inherits the environment
         try:
-            wall = execute(src, args.out / f"{src.stem}.ipynb", {"scale": scale, **extra},
-                           args.force)
+            out = out_dir / f"{stem}.ipynb"
+            execute(REPO / "notebooks" / f"{stem}.py", out, {"scale": scale, **extra},
+                    args.force)
         finally:
-            for key in cache:
-                del os.environ[key]
-        if wall:
-            timings[src.stem] = {"scale": scale, "wall_time_s": round(wall, 2)}
-    args.out.mkdir(parents=True, exist_ok=True)
-    timings_path.write_text(json.dumps(timings, indent=2, sort_keys=True) + "\n")
+            if saved is None:
+                del os.environ["NCURV_CACHE"]
+            else:
+                os.environ["NCURV_CACHE"] = saved
+        if args.manifest:
+            write_manifest(args.manifest, out)
     return 0
 
 

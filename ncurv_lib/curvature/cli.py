@@ -90,16 +90,40 @@ def add_arguments(parser):
                         help="calibration examples per class (default: 10 MNIST, 1 CIFAR)")
     parser.add_argument("--recompute", action=argparse.BooleanOptionalAction, default=False)
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--checkpoint", default=None,
+                        help="a cached model file (<cache>/models/<hash>.pt) instead of the "
+                             "preset of --dataset/--model/--act/--scheme/--scale")
+    parser.add_argument("--manifest", default=None,
+                        help="write a JSON manifest naming the cached scores here")
+
+
+def train_config(args):
+    """The TrainConfig of ``--checkpoint``, else the preset of the flags."""
+    from ..train import TrainConfig, config_of_checkpoint
+    if args.checkpoint:
+        return config_of_checkpoint(args.checkpoint)
+    return TrainConfig.preset(args.dataset, args.model, args.act, args.scheme, args.scale)
+
+
+def write_manifest(path, info):
+    """A small JSON file naming the cached scores (relative to the cache root)."""
+    import os
+    from ..cache import atomic_write_json
+    from ..paths import cache_root
+    atomic_write_json(path, {"artifact": os.path.relpath(info["path"], cache_root()),
+                             "key": info["key"], "examples": info["examples"],
+                             "seconds": round(info["seconds"], 2)})
 
 
 def run(args) -> int:
     """Compute (or load) the scores and print a per-layer summary."""
-    from ..train import TrainConfig
-    train_cfg = TrainConfig.preset(args.dataset, args.model, args.act, args.scheme, args.scale)
+    train_cfg = train_config(args)
     scores, info = cached_parameter_curvature(
         train_cfg, args.convention, args.neural_distribution, args.neural_cost, args.calib_k,
         progress=args.progress, recompute=args.recompute, return_info=True)
     print(f"scores: {info['path']} ({info['examples']} examples, {info['seconds']:.1f} s)")
+    if args.manifest:
+        write_manifest(args.manifest, info)
     for name, s in scores.items():
         fin = s[torch.isfinite(s)]
         lo, med = (fin.min().item(), fin.median().item()) if fin.numel() else (float("nan"),) * 2

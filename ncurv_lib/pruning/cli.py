@@ -75,37 +75,43 @@ def methods_of(scorer: str, order: str) -> list[str]:
 
 
 def _train_config(args):
-    """TrainConfig (and the model, if read from ``--checkpoint``)."""
-    from ncurv_lib.train import TrainConfig
+    """TrainConfig of ``--checkpoint``, else the preset of the flags."""
+    from ncurv_lib.train import TrainConfig, config_of_checkpoint
+    if args.checkpoint is not None:
+        return config_of_checkpoint(args.checkpoint)
+    return TrainConfig.preset(args.dataset, args.model, args.act, args.scheme, args.scale)
+
+
+def _checkpoint_model(args):
+    """The model saved in ``--checkpoint`` (None without one)."""
     if args.checkpoint is None:
-        return TrainConfig.preset(args.dataset, args.model, args.act, args.scheme,
-                                  args.scale), None
+        return None
     from ncurv_lib.cache import torch_load_or_none
-    saved = torch_load_or_none(args.checkpoint)
-    if not isinstance(saved, dict) or "config" not in saved or "state_dict" not in saved:
-        raise ValueError(f"{args.checkpoint} is not a model file of the cache "
-                         "(a dict with 'config' and 'state_dict')")
-    cfg = TrainConfig(**saved["config"])
+    cfg = _train_config(args)
     model = cfg.build()
-    model.load_state_dict(saved["state_dict"])
-    return cfg, model.eval()
+    model.load_state_dict(torch_load_or_none(args.checkpoint)["state_dict"])
+    return model.eval()
+
+
+def sweep_configs(args) -> list[SweepConfig]:
+    """One :class:`SweepConfig` per selected method."""
+    train = _train_config(args)
+    return [SweepConfig(train=train, method=method, grid=args.grid,
+                        sign_aware=args.sign_aware, per_layer=args.per_layer,
+                        iterations=args.iterations, synflow_iterative=args.synflow_iterative,
+                        per_class=args.per_class, convention=args.convention,
+                        calib_k=args.calib_k, test_limit=args.test_limit)
+            for method in methods_of(args.scorer, args.order)]
 
 
 def run(args) -> int:
     """Run (or load) the sweeps, print the summary, optionally write ``--out``."""
-    train, model = _train_config(args)
-    tables = []
-    for method in methods_of(args.scorer, args.order):
-        cfg = SweepConfig(train=train, method=method, grid=args.grid,
-                          sign_aware=args.sign_aware, per_layer=args.per_layer,
-                          iterations=args.iterations,
-                          synflow_iterative=args.synflow_iterative,
-                          per_class=args.per_class, convention=args.convention,
-                          calib_k=args.calib_k, test_limit=args.test_limit)
+    tables, model = [], _checkpoint_model(args)
+    for cfg in sweep_configs(args):
         start = time.perf_counter()
         tables.append(load_or_sweep(cfg, progress=args.progress, force=args.force,
                                     batch_size=args.batch_size, model=model))
-        print(f"{method}: {len(tables[-1])} points in {time.perf_counter() - start:.1f} s")
+        print(f"{cfg.method}: {len(tables[-1])} points in {time.perf_counter() - start:.1f} s")
     table = pd.concat(tables, ignore_index=True)
     summary = summarize(table)
     with pd.option_context("display.width", 160, "display.max_columns", 20):

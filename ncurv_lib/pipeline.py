@@ -1,0 +1,334 @@
+"""The reproduction as a job plan: what a scale's config file asks for, expanded.
+
+``config/<scale>.yaml`` is the one place that says what a scale runs: its models,
+the curvature scores and pruning sweeps computed from them, and the book's
+chapters. :func:`load_plan` validates such a file and expands it into jobs whose
+output paths are the library's own content-addressed artifacts
+(``<cache>/models/<hash>.pt``, ``<cache>/sweeps/<hash>.csv``) or small manifests
+keyed by the hash of everything known before the job runs
+(``<cache>/manifests/curvature/<hash>.json``, ``.../notebooks/<stem>-<hash>.json``).
+A changed configuration therefore changes a path, and the workflow (``Snakefile``)
+re-runs exactly what depends on it. The Snakefile only turns these jobs into rules.
+
+>>> plan = load_plan("smoke")
+>>> len(plan.models) == 13 and plan.scale == "smoke"
+True
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .cache import config_hash
+from .paths import repo_root
+
+SCALES = ("smoke", "cpu", "paper")
+RULES = ("train", "curvature", "sweep", "notebook", "book")
+TOP_KEYS = ("scale", "about", "cache", "book_dir", "models", "curvature", "sweeps",
+            "chapters", "resources")
+MODEL_KEYS = ("name", "dataset", "model", "act", "scheme", "overrides")
+CURVATURE_KEYS = ("models", "conventions", "ablations", "calib_k")
+SWEEP_KEYS = ("models", "methods", "per_layer", "grid", "test_limit", "calib_k",
+              "convention")
+CHAPTER_KEYS = ("scale", "needs")
+RESOURCE_KEYS = ("threads", "mem_mb", "runtime", "gpu")
+NEEDS = ("models", "curvature", "sweeps")
+# ablation -> (neural_distribution, neural_cost); "baseline" is the graph with Lin-Lu-Yau
+# curvature and weight-based distributions (Fig. 6)
+ABLATIONS = {"full": (True, True), "cost": (False, True), "distribution": (True, False),
+             "baseline": (False, False)}
+
+
+class PlanError(ValueError):
+    """A scale config that cannot be expanded (unknown scale, key or name)."""
+
+
+@dataclass(frozen=True)
+class ModelJob:
+    name: str
+    train: object              # TrainConfig
+    hash: str
+    args: tuple                # flags of ``python -m ncurv_lib train``
+
+
+@dataclass(frozen=True)
+class CurvatureJob:
+    model: str
+    convention: str
+    ablation: str
+    calib_k: int               # per class; 0 = the paper's
+    hash: str
+
+    @property
+    def args(self) -> tuple:
+        nd, nc = ABLATIONS[self.ablation]
+        args = ["--convention", self.convention,
+                "--neural-distribution" if nd else "--no-neural-distribution",
+                "--neural-cost" if nc else "--no-neural-cost"]
+        return tuple(args + (["--calib-k", str(self.calib_k)] if self.calib_k else []))
+
+
+@dataclass(frozen=True)
+class SweepJob:
+    model: str
+    sweep: object              # SweepConfig
+    hash: str
+    curvature: str | None      # hash of the CurvatureJob a curvature sweep reads
+
+    @property
+    def args(self) -> tuple:
+        s = self.sweep
+        scorer, _, order = s.method.partition("-")
+        args = ["--scorer", scorer, "--grid", s.grid,
+                "--per-layer" if s.per_layer else "--no-per-layer"]
+        if order:
+            args += ["--order", order, "--convention", s.convention,
+                     "--calib-k", str(s.calib_k)]
+        if s.test_limit:
+            args += ["--test-limit", str(s.test_limit)]
+        return tuple(args)
+
+
+@dataclass(frozen=True)
+class ChapterJob:
+    stem: str
+    scale: str
+    needs: tuple
+    hash: str
+
+
+@dataclass
+class Plan:
+    scale: str
+    cache: Path
+    book_dir: Path
+    models: dict = field(default_factory=dict)      # hash -> ModelJob
+    curvature: dict = field(default_factory=dict)   # hash -> CurvatureJob
+    sweeps: dict = field(default_factory=dict)      # hash -> SweepJob
+    chapters: dict = field(default_factory=dict)    # stem -> ChapterJob
+    resources: dict = field(default_factory=dict)   # rule -> {threads, mem_mb, ...}
+
+    def model(self, name: str) -> ModelJob:
+        return next(m for m in self.models.values() if m.name == name)
+
+    def model_path(self, h: str) -> Path:
+        return self.cache / "models" / f"{h}.pt"
+
+    def curvature_path(self, h: str) -> Path:
+        return self.cache / "manifests" / "curvature" / f"{h}.json"
+
+    def sweep_path(self, h: str) -> Path:
+        return self.cache / "sweeps" / f"{h}.csv"
+
+    def chapter_path(self, stem: str) -> Path:
+        return self.cache / "manifests" / "notebooks" / f"{stem}-{self.chapters[stem].hash}.json"
+
+    def outputs(self, group: str) -> list[Path]:
+        """Every output path of one group: models, curvature or sweeps."""
+        jobs = {"models": (self.models, self.model_path),
+                "curvature": (self.curvature, self.curvature_path),
+                "sweeps": (self.sweeps, self.sweep_path)}[group]
+        return [jobs[1](h) for h in jobs[0]]
+
+    def rule_counts(self) -> dict:
+        return {"train": len(self.models), "curvature": len(self.curvature),
+                "sweep": len(self.sweeps), "notebook": len(self.chapters), "book": 1}
+
+
+# ---------------------------------------------------------------- loading
+def config_path(scale: str, root=None) -> Path:
+    if scale not in SCALES:
+        raise PlanError(f"unknown scale {scale!r}; valid scales: {', '.join(SCALES)}")
+    return Path(root or repo_root() / "config") / f"{scale}.yaml"
+
+
+def read_config(scale: str, root=None) -> dict:
+    """The parsed ``config/<scale>.yaml`` with every key checked."""
+    path = config_path(scale, root)
+    spec = yaml.safe_load(path.read_text()) or {}
+    _check_keys(spec, TOP_KEYS, str(path))
+    if spec.get("scale") != scale:
+        raise PlanError(f"{path}: 'scale' is {spec.get('scale')!r}, expected {scale!r}")
+    for i, m in enumerate(spec.get("models", [])):
+        _check_keys(m, MODEL_KEYS, f"{path}: models[{i}]")
+    for key, allowed in (("curvature", CURVATURE_KEYS), ("sweeps", SWEEP_KEYS)):
+        for i, entry in enumerate(spec.get(key, [])):
+            _check_keys(entry, allowed, f"{path}: {key}[{i}]")
+    for stem, ch in (spec.get("chapters") or {}).items():
+        _check_keys(ch or {}, CHAPTER_KEYS, f"{path}: chapters.{stem}")
+    for rule, res in (spec.get("resources") or {}).items():
+        if rule not in RULES:
+            raise PlanError(f"{path}: resources.{rule}: unknown rule; valid: {', '.join(RULES)}")
+        _check_keys(res, RESOURCE_KEYS, f"{path}: resources.{rule}")
+    return spec
+
+
+def _check_keys(d: dict, allowed, where: str):
+    if not isinstance(d, dict):
+        raise PlanError(f"{where}: expected a mapping, got {type(d).__name__}")
+    unknown = sorted(set(d) - set(allowed))
+    if unknown:
+        raise PlanError(f"{where}: unknown keys {unknown}; valid keys: {', '.join(allowed)}")
+
+
+def cache_dir(spec: dict) -> Path:
+    """``$NCURV_CACHE`` if set, else the config's ``cache`` (relative to the repository)."""
+    env = os.environ.get("NCURV_CACHE")
+    return Path(env).resolve() if env else repo_root() / spec.get("cache", "data/cache")
+
+
+def load_plan(scale: str, root=None, chapter_sources=None) -> Plan:
+    """Validate ``config/<scale>.yaml`` and expand it into jobs.
+
+    ``chapter_sources`` maps notebook stems to their source files (default: the
+    ``notebooks/NN_*.py`` of the repository); a chapter's manifest hash covers its
+    source, its scale, its parameters and the output folder.
+    """
+    spec = read_config(scale, root)
+    plan = Plan(scale=scale, cache=cache_dir(spec),
+                book_dir=repo_root() / spec.get("book_dir", "book"),
+                resources=spec.get("resources") or {})
+    _add_models(plan, spec.get("models", []))
+    names = {m.name for m in plan.models.values()}
+    for entry in spec.get("curvature", []):
+        _add_curvature(plan, entry, names)
+    for entry in spec.get("sweeps", []):
+        _add_sweeps(plan, entry, names)
+    _add_chapters(plan, spec.get("chapters") or {}, chapter_sources)
+    return plan
+
+
+def _add_models(plan: Plan, entries):
+    from .train import TrainConfig
+    for i, m in enumerate(entries):
+        try:
+            cfg = TrainConfig.preset(m["dataset"], m["model"], m["act"], m["scheme"],
+                                     plan.scale, **(m.get("overrides") or {}))
+        except (KeyError, ValueError, TypeError) as err:
+            raise PlanError(f"config/{plan.scale}.yaml: models[{i}]: {err}") from None
+        flags = []
+        for k, v in sorted((m.get("overrides") or {}).items()):
+            flags += [f"--{k.replace('_', '-')}", str(v)]
+        args = ("--dataset", cfg.dataset, "--model", cfg.model, "--act", cfg.act,
+                "--scheme", cfg.scheme, "--scale", plan.scale, *flags)
+        name = m.get("name") or f"{cfg.model}-{cfg.dataset}-{cfg.act}-{cfg.scheme}"
+        if any(j.name == name for j in plan.models.values()):
+            raise PlanError(f"config/{plan.scale}.yaml: duplicate model name {name!r}")
+        h = config_hash(cfg)
+        plan.models[h] = ModelJob(name, cfg, h, args)
+
+
+def _names(entry, names, where):
+    chosen = entry.get("models", "all")
+    chosen = sorted(names) if chosen == "all" else list(chosen)
+    unknown = sorted(set(chosen) - names)
+    if unknown:
+        raise PlanError(f"{where}: unknown models {unknown}; defined: {', '.join(sorted(names))}")
+    return chosen
+
+
+def _curvature_job(plan, model, convention, ablation, calib_k) -> CurvatureJob:
+    if convention not in ("paper", "authors") or ablation not in ABLATIONS:
+        raise PlanError(f"config/{plan.scale}.yaml: curvature: convention {convention!r} "
+                        f"or ablation {ablation!r} unknown; conventions: paper, authors; "
+                        f"ablations: {', '.join(ABLATIONS)}")
+    from .curvature.cli import ENGINE_VERSION
+    key = {"kind": "curvature-job", "engine": ENGINE_VERSION, "model": plan.model(model).hash,
+           "convention": convention, "ablation": ablation, "calib_k": int(calib_k)}
+    h = config_hash(key)
+    plan.curvature.setdefault(h, CurvatureJob(model, convention, ablation, int(calib_k), h))
+    return plan.curvature[h]
+
+
+def _add_curvature(plan, entry, names):
+    for model in _names(entry, names, f"config/{plan.scale}.yaml: curvature"):
+        for conv in entry.get("conventions", ["paper"]):
+            for abl in entry.get("ablations", ["full"]):
+                for k in entry.get("calib_k", [0]):
+                    _curvature_job(plan, model, conv, abl, k)
+
+
+def _add_sweeps(plan, entry, names):
+    from .pruning.runs import SweepConfig
+    where = f"config/{plan.scale}.yaml: sweeps"
+    for model in _names(entry, names, where):
+        mj = plan.model(model)
+        for method in entry.get("methods", []):
+            for per_layer in entry.get("per_layer", [False]):
+                try:
+                    cfg = SweepConfig(train=mj.train, method=method,
+                                      grid=entry.get("grid", "default"), per_layer=per_layer,
+                                      convention=entry.get("convention", "paper"),
+                                      calib_k=entry.get("calib_k", 0),
+                                      test_limit=entry.get("test_limit", 0))
+                except ValueError as err:
+                    raise PlanError(f"{where}: {err}") from None
+                curv = None
+                if cfg.scorer == "curvature":
+                    curv = _curvature_job(plan, model, cfg.convention, "full", cfg.calib_k).hash
+                h = config_hash(cfg.cache_key())
+                plan.sweeps[h] = SweepJob(model, cfg, h, curv)
+
+
+def notebook_sources() -> dict:
+    return {p.stem: p for p in sorted((repo_root() / "notebooks").glob("[0-9][0-9]_*.py"))}
+
+
+def _add_chapters(plan, chapters, sources):
+    sources = notebook_sources() if sources is None else sources
+    unknown = sorted(set(chapters) - set(sources))
+    if unknown:
+        raise PlanError(f"config/{plan.scale}.yaml: chapters {unknown} have no notebook; "
+                        f"notebooks: {', '.join(sources)}")
+    for stem, src in sources.items():
+        ch = chapters.get(stem) or {}
+        scale = ch.get("scale", plan.scale)
+        needs = tuple(ch.get("needs", ()))
+        if scale not in SCALES or set(needs) - set(NEEDS):
+            raise PlanError(f"config/{plan.scale}.yaml: chapters.{stem}: scale must be one of "
+                            f"{', '.join(SCALES)}, needs a subset of {', '.join(NEEDS)}")
+        digest = hashlib.sha256(Path(src).read_bytes()).hexdigest()
+        key = {"kind": "notebook", "stem": stem, "source_sha256": digest, "scale": scale,
+               "book_dir": os.path.relpath(plan.book_dir, repo_root())}
+        plan.chapters[stem] = ChapterJob(stem, scale, needs, config_hash(key))
+
+
+def load_plans(scale: str, root=None) -> dict:
+    """The plan of ``scale`` and of every scale its chapters run at: ``{scale: Plan}``.
+
+    A chapter's manifest hash then also covers the names of the artifacts it reads, so
+    a changed model configuration re-executes the chapters that show it.
+    """
+    plans = {scale: load_plan(scale, root)}
+    main = plans[scale]
+    for ch in main.chapters.values():
+        if ch.scale not in plans:
+            plans[ch.scale] = load_plan(ch.scale, root)
+    for stem, ch in main.chapters.items():
+        names = sorted(p.name for p in chapter_inputs(main, stem, plans))
+        h = config_hash({"chapter": ch.hash, "reads": names})
+        main.chapters[stem] = dataclasses.replace(ch, hash=h)
+    return plans
+
+
+def chapter_inputs(plan: Plan, stem: str, plans: dict) -> list[Path]:
+    """The artifacts one chapter reads, from the plan of the scale it runs at."""
+    ch = plan.chapters[stem]
+    source = plans[ch.scale]
+    return [p for group in ch.needs for p in source.outputs(group)]
+
+
+def describe(plan: Plan) -> str:
+    """A few lines: the job count per rule."""
+    counts = plan.rule_counts()
+    return f"scale {plan.scale}: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+
+
+def asdict(job) -> dict:
+    return {k: (dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v)
+            for k, v in vars(job).items()}

@@ -1,0 +1,163 @@
+"""The workflow's job plan (ncurv_lib.pipeline, config/<scale>.yaml) and the Snakefile's
+handling of bad configuration."""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ncurv_lib import pipeline
+from ncurv_lib import train as T
+from ncurv_lib.cache import config_hash
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _default_cache(monkeypatch):
+    monkeypatch.delenv("NCURV_CACHE", raising=False)
+
+
+def _parse(module, argv):
+    parser = argparse.ArgumentParser()
+    module.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+@pytest.mark.parametrize("scale", pipeline.SCALES)
+def test_every_scale_holds_the_paper_zoo(scale):
+    plan = pipeline.load_plan(scale)
+    zoo = {config_hash(c) for c in T.zoo_configs(scale)}
+    assert zoo <= set(plan.models)
+    assert set(plan.chapters) == set(pipeline.notebook_sources())
+    for job in plan.sweeps.values():  # a curvature sweep reads scores the plan computes
+        assert (job.curvature in plan.curvature) == (job.sweep.scorer == "curvature")
+
+
+def test_job_counts_per_scale():
+    counts = {s: pipeline.load_plan(s).rule_counts() for s in pipeline.SCALES}
+    # smoke sweeps: LeNet5 5 methods x 2 (SynFlow has no per-layer form) + 3 VGG9
+    assert counts["smoke"] == {"train": 13, "curvature": 5, "sweep": 12, "notebook": 6,
+                               "book": 1}
+    assert counts["cpu"]["train"] == 17 and counts["cpu"]["sweep"] == 14
+    assert counts["paper"]["curvature"] == 17 + 3 + 3 + 3
+
+
+@pytest.mark.parametrize("scale", pipeline.SCALES)
+def test_train_args_reproduce_the_planned_config(scale):
+    from ncurv_lib import train_cli
+    for h, job in pipeline.load_plan(scale).models.items():
+        (cfg,) = train_cli._configs(_parse(train_cli, list(job.args)))
+        assert config_hash(cfg) == h, job.name
+
+
+@pytest.mark.parametrize("scale", pipeline.SCALES)
+def test_sweep_args_reproduce_the_planned_config(scale, monkeypatch):
+    from ncurv_lib.pruning import cli
+    plan = pipeline.load_plan(scale)
+    for h, job in plan.sweeps.items():
+        monkeypatch.setattr(T, "config_of_checkpoint", lambda p, t=job.sweep.train: t)
+        args = _parse(cli, ["--checkpoint", "model.pt", *job.args])
+        (cfg,) = cli.sweep_configs(args)
+        assert config_hash(cfg.cache_key()) == h
+        assert plan.sweep_path(h).name == f"{h}.csv"
+
+
+def test_curvature_args_name_the_convention_and_switches():
+    from ncurv_lib.curvature import cli
+    plan = pipeline.load_plan("smoke")
+    seen = set()
+    for job in plan.curvature.values():
+        args = _parse(cli, list(job.args))
+        assert args.convention == job.convention
+        assert (args.neural_distribution, args.neural_cost) == pipeline.ABLATIONS[job.ablation]
+        assert args.calib_k == (job.calib_k or None)
+        seen.add((job.convention, job.ablation))
+    assert seen == {("paper", "full"), ("authors", "full"), ("paper", "cost"),
+                    ("paper", "distribution"), ("paper", "baseline")}
+
+
+def test_cpu_plan_names_the_committed_artifacts():
+    """The committed cpu sweeps are the plan's own outputs (same hashes), so a fresh clone
+    has nothing to recompute for them."""
+    plan = pipeline.load_plan("cpu")
+    assert all(p.exists() for p in plan.outputs("sweeps"))
+    assert all(p.exists() for p in plan.outputs("curvature"))
+
+
+def test_chapter_hash_covers_what_it_reads(tmp_path):
+    a = pipeline.load_plans("smoke")["smoke"].chapters["91_model_zoo"].hash
+    root = _copy_configs(tmp_path)
+    spec = yaml.safe_load((root / "smoke.yaml").read_text())
+    spec["models"][0]["overrides"] = {"epochs": 3}
+    (root / "smoke.yaml").write_text(yaml.safe_dump(spec))
+    plans = pipeline.load_plans("smoke", root)
+    assert plans["smoke"].chapters["91_model_zoo"].hash != a
+    assert plans["smoke"].chapters["01_orc_primer"].hash == \
+        pipeline.load_plans("smoke")["smoke"].chapters["01_orc_primer"].hash
+
+
+def test_cpu_book_reads_the_smoke_zoo_while_cpu_models_are_missing():
+    plans = pipeline.load_plans("cpu")
+    assert set(plans) == {"cpu", "smoke"}
+    reads = pipeline.chapter_inputs(plans["cpu"], "91_model_zoo", plans)
+    assert reads == plans["smoke"].outputs("models")
+
+
+def test_cache_follows_ncurv_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("NCURV_CACHE", str(tmp_path))
+    assert pipeline.load_plan("cpu").cache == tmp_path.resolve()
+
+
+def _copy_configs(tmp_path):
+    root = tmp_path / "config"
+    shutil.copytree(REPO / "config", root)
+    return root
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda s: s.update(colour="red"), r"unknown keys \['colour'\]; valid keys: scale"),
+    (lambda s: s["models"][0].update(size=3), r"models\[0\]: unknown keys \['size'\]"),
+    (lambda s: s["models"][0].update(scheme="xx"), r"models\[0\]: invalid TrainConfig"),
+    (lambda s: s["sweeps"][0].update(models=["nope"]), r"unknown models \['nope'\]"),
+    (lambda s: s["sweeps"][0].update(methods=["bogus"]), r"sweeps: .*bogus"),
+    (lambda s: s["curvature"][0].update(ablations=["half"]), r"ablation 'half'"),
+    (lambda s: s["chapters"].update({"99_nope": {}}), r"chapters \['99_nope'\] have no"),
+    (lambda s: s["chapters"].update({"01_orc_primer": {"scale": "huge"}}), "scale must be"),
+    (lambda s: s["resources"].update(fit={"threads": 1}), r"resources.fit: unknown rule"),
+    (lambda s: s["resources"]["train"].update(cores=1), r"unknown keys \['cores'\]"),
+    (lambda s: s.update(scale="cpu"), "expected 'smoke'"),
+])
+def test_bad_config_fails_with_the_valid_choices(tmp_path, edit, match):
+    root = _copy_configs(tmp_path)
+    spec = yaml.safe_load((root / "smoke.yaml").read_text())
+    edit(spec)
+    (root / "smoke.yaml").write_text(yaml.safe_dump(spec))
+    with pytest.raises(pipeline.PlanError, match=match):
+        pipeline.load_plans("smoke", root)
+
+
+def test_unknown_scale_lists_the_valid_ones():
+    with pytest.raises(pipeline.PlanError, match="valid scales: smoke, cpu, paper"):
+        pipeline.load_plan("huge")
+
+
+def _snakemake(*args):
+    exe = Path(sys.executable).with_name("snakemake")
+    env = {k: v for k, v in os.environ.items() if k != "NCURV_CACHE"}
+    return subprocess.run([str(exe), "-n", "--quiet", "rules", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("config,match", [
+    (["scale=huge"], "valid scales: smoke, cpu, paper"),
+    (["scale=smoke", "colour=red"], r"unknown config keys \['colour'\]; valid keys: scale"),
+])
+def test_snakefile_refuses_bad_config(config, match):
+    out = _snakemake("--config", *config)
+    assert out.returncode != 0
+    assert __import__("re").search(match, out.stdout + out.stderr), out.stdout + out.stderr
