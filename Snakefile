@@ -184,6 +184,8 @@ rule build_book:
     """Jupyter Book 1.x over the executed chapters."""
     input:
         [ancient(c) for c in CHAPTERS],
+        # the executed notebooks themselves (a deleted one: remove its manifest to re-run it)
+        [ancient(rel(PLAN.book_dir / f"{stem}.ipynb")) for stem in PLAN.chapters],
         [f"{BOOK_ROOT}/{f}" for f in ("_config.yml", "_toc.yml", "book/intro.md")],
         MATHJAX if BOOK_ROOT == "." else f"{BOOK_ROOT}/{MATHJAX}",
     output: BOOK_HTML
