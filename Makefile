@@ -17,7 +17,10 @@ BIN := $(CURDIR)/$(VENV)/bin
 SCALE ?= cpu
 SMOKE := $(CURDIR)/_build/smoke
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-SNAKEMAKE = $(BIN)/snakemake -j $(JOBS) $(if $(RECOMPUTE),--forceall)
+# memory the workflow may plan with (rules declare mem_mb): 90 % of this machine's
+MEM_MB ?= $(shell awk '/MemTotal/ {print int($$2 / 1024 * 0.9)}' /proc/meminfo 2>/dev/null || echo 4000)
+# (targets go before the flags: --resources and --config take every word after them)
+SMK_FLAGS = -j $(JOBS) --resources mem_mb=$(MEM_MB) $(if $(RECOMPUTE),--forceall)
 
 # Dataset root: $NCURV_DATA, else ../shared/data when it exists, else ./data
 NCURV_DATA ?= $(if $(wildcard ../shared/data/README.md),$(abspath ../shared/data),$(CURDIR)/data)
@@ -41,11 +44,11 @@ book/_extra/mathjax/tex-chtml.js:
 # the workflow trains, scores, sweeps and executes what the chapters need (cached
 # artifacts are reused), then builds the HTML
 book: venv mathjax
-	$(SNAKEMAKE) book --config scale=$(SCALE) $(if $(RECOMPUTE),recompute=1)
+	$(BIN)/snakemake book $(SMK_FLAGS) --config scale=$(SCALE) $(if $(RECOMPUTE),recompute=1)
 	@echo "book: $(CURDIR)/$(if $(filter smoke,$(SCALE)),_build/smoke/src/)_build/html/index.html"
 
 workflow: venv mathjax
-	$(SNAKEMAKE) all --config scale=$(SCALE) $(if $(RECOMPUTE),recompute=1)
+	$(BIN)/snakemake all $(SMK_FLAGS) --config scale=$(SCALE) $(if $(RECOMPUTE),recompute=1)
 
 dryrun: venv
 	@mkdir -p _build; for s in smoke cpu paper; do \
@@ -69,7 +72,7 @@ unit: venv
 # the smoke book is built from a copy of the book sources (config/smoke.yaml: book_dir), so
 # the committed executed notebooks in book/ are never overwritten by a test run
 smoke-workflow: venv mathjax
-	$(SNAKEMAKE) all --config scale=smoke
+	$(BIN)/snakemake all $(SMK_FLAGS) --config scale=smoke
 
 nbval: venv
 	cd $(SMOKE)/src/book && NCURV_CACHE=$(SMOKE)/cache $(BIN)/python -m pytest -q -p no:cacheprovider \
@@ -77,7 +80,7 @@ nbval: venv
 
 render: venv
 	bash tools/ensure_chromium.sh
-	$(BIN)/python tools/check_render.py $(SMOKE)/src/_build/html book/01_orc_primer.html book/21_dag_conservation.html book/91_model_zoo.html
+	$(BIN)/python tools/check_render.py $(SMOKE)/src/_build/html book/01_orc_primer.html book/02_method.html book/03_main_comparison.html book/21_dag_conservation.html book/91_model_zoo.html
 
 clean:
 	rm -rf _build

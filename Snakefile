@@ -184,15 +184,18 @@ rule build_book:
     """Jupyter Book 1.x over the executed chapters."""
     input:
         [ancient(c) for c in CHAPTERS],
-        # the executed notebooks themselves (a deleted one: remove its manifest to re-run it)
-        [ancient(rel(PLAN.book_dir / f"{stem}.ipynb")) for stem in PLAN.chapters],
-        [f"{BOOK_ROOT}/{f}" for f in ("_config.yml", "_toc.yml", "book/intro.md")],
+        [os.path.normpath(f"{BOOK_ROOT}/{f}") for f in ("_config.yml", "_toc.yml", "book/intro.md")],
         MATHJAX if BOOK_ROOT == "." else f"{BOOK_ROOT}/{MATHJAX}",
     output: BOOK_HTML
+    params:
+        # the executed notebooks the manifests name (a deleted one: delete its manifest)
+        notebooks=" ".join(rel(PLAN.book_dir / f"{stem}.ipynb") for stem in PLAN.chapters),
     threads: _bk["threads"]
     resources: mem_mb=_bk["mem_mb"], runtime=_bk["runtime"]
     log: "_build/logs/book.log"
     benchmark: "_build/benchmarks/book.tsv"
     shell:
+        "for nb in {params.notebooks}; do test -f $nb || {{ echo \"$nb is missing: delete its "
+        "manifest in {_cache}/manifests/notebooks/ to re-execute it\"; exit 1; }}; done; "
         "{JUPYTER_BOOK} build {BOOK_ROOT} --builder html -W --keep-going > {log} 2>&1 "
         "|| (tail -50 {log}; exit 1)"

@@ -15,10 +15,20 @@ exact :func:`parameter_curvature` (branch and bound, one-off path tables
 included); VGG9 rows compute ``--vgg-measured`` examples and scale counts and
 time linearly to ``--vgg-examples`` (an over-estimate, since the bound prunes
 more as examples accumulate), and say so.
+
+With ``--cache`` the rows are read from, or written to, the artifact cache
+(:func:`cached_bench`: ``<cache_root>/bench/<hash>.json``, keyed by the options,
+the engine version, the models used and the machine); ``--out FILE`` also writes
+them to ``FILE`` as JSON. The printed table is the same either way.
 """
 import argparse
+import dataclasses
+import json
+import os
 import resource
+import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import ot
@@ -34,18 +44,66 @@ def _peak_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+BENCH_VERSION = 1
+# The authors' engine on this project's 2-core machine: seconds per LeNet5-small example
+# (measured by this project, paper convention, one example at a time).
+AUTHORS_S_PER_LENET5_EXAMPLE = (25.0, 37.0)
+# The engine's targets: (model label of a row, examples, budget in seconds).
+TARGETS = (("LeNet5-small", 100, 10.0), ("VGG9 width 1", 10, 15 * 60.0))
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """Every option of a benchmark run (the CLI's flags)."""
+    cases: tuple = ("lenet5", "vgg9-0.5", "vgg9-1")
+    quick: bool = False
+    lenet_examples: int = 100
+    vgg_examples: int = 10
+    vgg_measured: int = 1
+    baseline_edges: int = 20
+    convention: str = "paper"
+    seed: int = 0
+
+    def effective(self) -> "BenchOptions":
+        """The options ``quick`` stands for: LeNet5 only, 1 example, 3 baseline edges."""
+        cases = tuple(self.cases.split(",")) if isinstance(self.cases, str) else tuple(self.cases)
+        if not self.quick:
+            return dataclasses.replace(self, cases=cases)
+        return dataclasses.replace(self, cases=("lenet5",), quick=False, lenet_examples=1,
+                                   baseline_edges=3)
+
+
+def _case_model(case):
+    """(dataset, model name, width) of a case name."""
+    if case == "lenet5":
+        return "mnist", "lenet5", 1.0
+    if case.startswith("vgg9-"):
+        return "cifar10", "vgg9", float(case.split("-", 1)[1])
+    raise SystemExit(f"unknown case {case!r}")
+
+
+def _trained_config(dataset, model_name, width):
+    """The cached ``cpu``-preset model's configuration, or ``None`` when not trained."""
+    try:
+        from . import train
+        cfg = train.TrainConfig.preset(dataset, model_name, "relu", "ce", "cpu", width=width)
+        return cfg if train.cached_info(cfg) is not None else None
+    except Exception:  # the training module or its cache is not usable here
+        return None
+
+
 def _inputs(dataset, model_name, n, width, seed):
     """(model, x, note): trained cached model + calibration set when available."""
     note = []
     model = None
-    try:
-        from . import train
-        cfg = train.TrainConfig.preset(dataset, model_name, "relu", "ce", "cpu", width=width)
-        if train.cached_info(cfg) is not None:
+    cfg = _trained_config(dataset, model_name, width)
+    if cfg is not None:
+        try:
+            from . import train
             model, _ = train.load_or_train(cfg, progress=False)
             note.append("trained")
-    except Exception as err:  # the training module or its cache is not usable here
-        note.append(f"no trained model ({type(err).__name__})")
+        except Exception as err:  # a corrupt checkpoint: benchmark a random model
+            note.append(f"no trained model ({type(err).__name__})")
     if model is None:
         torch.manual_seed(seed)
         model = lenet5_small() if model_name == "lenet5" else vgg9(width=width)
@@ -114,6 +172,7 @@ def _row(name, note, n_ex, stats, seconds, base_per_edge, extrapolated=False):
     return dict(model=name, examples=n_ex, edges=stats.edges, lps=stats.lps,
                 closed_share=no_lp, seconds=seconds, edges_per_s=stats.edges / seconds,
                 peak_mib=_peak_mib(), ratio=base / seconds if seconds else float("nan"),
+                baseline_s=base, extrapolated=extrapolated,
                 note=note + ("; EXTRAPOLATED" if extrapolated else ""))
 
 
@@ -161,27 +220,143 @@ def add_arguments(parser):
     parser.add_argument("--baseline-edges", type=int, default=20)
     parser.add_argument("--convention", default="paper", choices=["paper", "authors"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache", action=argparse.BooleanOptionalAction, default=False,
+                        help="read/write the rows in <cache_root>/bench/<hash>.json")
+    parser.add_argument("--recompute", action="store_true",
+                        help="with --cache: ignore a cached result")
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="also write the rows (and their key) to FILE as JSON")
+
+
+def _case_row(case, opts, cfg):
+    """One benchmark row of ``case`` (``lenet5`` or ``vgg9-<width>``)."""
+    dataset, model_name, width = _case_model(case)
+    if model_name == "lenet5":
+        model, x, note = _inputs(dataset, model_name, opts.lenet_examples, width, opts.seed)
+        return bench_full("LeNet5-small", model, x, note, cfg, opts.baseline_edges, opts.seed)
+    model, x, note = _inputs(dataset, model_name, opts.vgg_examples, width, opts.seed)
+    return bench_full(f"VGG9 width {width:g}", model, x[:opts.vgg_measured], note, cfg,
+                      opts.baseline_edges, opts.seed, n_report=opts.vgg_examples)
+
+
+def run_bench(opts: BenchOptions, progress=None) -> list:
+    """The benchmark rows of ``opts`` (computed now); ``progress(row)`` after each."""
+    opts = opts.effective()
+    cfg = CurvatureConfig(convention=opts.convention)
+    rows = []
+    for case in opts.cases:
+        rows.append(_case_row(case, opts, cfg))
+        if progress is not None:
+            progress(rows[-1])
+    return rows
+
+
+def machine() -> dict:
+    """The machine a benchmark ran on: CPU model, core count, torch version and threads."""
+    from .report import cpu_model
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads()}
+
+
+def bench_key(opts: BenchOptions) -> dict:
+    """The cache key of a benchmark: options, engine version, models used, machine.
+
+    A case's model is the cached ``cpu``-preset model's configuration hash, or
+    ``"random init"`` while it is not trained (so training it changes the key).
+    """
+    from .cache import canonical_json, config_hash
+    from .curvature.cli import ENGINE_VERSION
+    opts = opts.effective()
+    models = {}
+    for case in opts.cases:
+        cfg = _trained_config(*_case_model(case))
+        models[case] = config_hash(cfg) if cfg is not None else "random init"
+    key = {"kind": "bench", "bench": BENCH_VERSION, "engine": ENGINE_VERSION,
+           "options": dataclasses.asdict(opts), "models": models, "machine": machine()}
+    return json.loads(canonical_json(key))  # as the JSON file holds it (lists, not tuples)
+
+
+def cached_bench(cases=BenchOptions.cases, recompute=False, progress=None, **options) -> dict:
+    """Benchmark rows, computed once and cached as ``<cache_root>/bench/<hash>.json``.
+
+    Parameters
+    ----------
+    cases : str or sequence of str
+        ``lenet5``, ``vgg9-<width>`` (a comma-separated string or a sequence).
+    recompute : bool
+        Ignore a cached result.
+    progress : callable, optional
+        Called with each row computed (not with cached ones).
+    **options
+        Other fields of :class:`BenchOptions` (``quick``, ``lenet_examples`` ...).
+
+    Returns
+    -------
+    dict
+        ``key`` (:func:`bench_key`), ``rows`` (list of row dicts), ``path`` and
+        ``cached`` (whether the rows were read from the cache).
+    """
+    from .cache import artifact_path, atomic_write_json
+    opts = BenchOptions(cases=cases, **options)
+    key = bench_key(opts)
+    path = artifact_path("bench", key, "json")
+    if path.exists() and not recompute:
+        try:
+            record = json.loads(path.read_text())
+            if record.get("key") == key:
+                return {**record, "path": str(path), "cached": True}
+        except (OSError, ValueError):  # unreadable: recompute it
+            pass
+    record = {"key": key, "rows": run_bench(opts, progress=progress)}
+    atomic_write_json(path, record)
+    return {**record, "path": str(path), "cached": False}
+
+
+def check_targets(rows, targets=TARGETS) -> list:
+    """Each target against the rows that measure it.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Benchmark rows (:func:`run_bench`).
+    targets : sequence of (model, examples, seconds)
+
+    Returns
+    -------
+    list of dict
+        ``model``, ``examples``, ``budget_s``, ``seconds`` (of the matching row,
+        ``None`` when no row has that model and example count), ``extrapolated``
+        and ``met`` (``None`` when not measured).
+    """
+    out = []
+    for model, examples, budget in targets:
+        row = next((r for r in rows if r["model"] == model and r["examples"] == examples), None)
+        seconds = None if row is None else row["seconds"]
+        out.append(dict(model=model, examples=examples, budget_s=budget, seconds=seconds,
+                        extrapolated=None if row is None else bool(row.get("extrapolated")),
+                        met=None if row is None else seconds <= budget))
+    return out
+
+
+def _print_row(row):
+    print(format_table([row]).splitlines()[-1], flush=True)
 
 
 def run(args) -> int:
-    cfg = CurvatureConfig(convention=args.convention)
-    n_lenet = 1 if args.quick else args.lenet_examples
-    base = 3 if args.quick else args.baseline_edges
-    rows = []
-    for case in ["lenet5"] if args.quick else args.cases.split(","):
-        if case == "lenet5":
-            model, x, note = _inputs("mnist", "lenet5", n_lenet, 1.0, args.seed)
-            rows.append(bench_full("LeNet5-small", model, x, note, cfg, base, args.seed))
-        elif case.startswith("vgg9-"):
-            width = float(case.split("-", 1)[1])
-            model, x, note = _inputs("cifar10", "vgg9", args.vgg_examples, width, args.seed)
-            rows.append(bench_full(f"VGG9 width {width:g}", model, x[:args.vgg_measured], note,
-                                   cfg, base, args.seed, n_report=args.vgg_examples))
-        else:
-            raise SystemExit(f"unknown case {case!r}")
-        print(format_table(rows[-1:]).splitlines()[-1], flush=True)
+    fields = {f.name for f in dataclasses.fields(BenchOptions)}
+    opts = {k: v for k, v in vars(args).items() if k in fields}
+    if args.cache:
+        record = cached_bench(recompute=args.recompute, progress=_print_row, **opts)
+        if record["cached"]:
+            print(f"(read from {record['path']})", file=sys.stderr)
+    else:
+        record = {"key": bench_key(BenchOptions(**opts)),
+                  "rows": run_bench(BenchOptions(**opts), progress=_print_row)}
+    if args.out:
+        from .cache import atomic_write_json
+        atomic_write_json(args.out, {"key": record["key"], "rows": record["rows"]})
     print()
-    print(format_table(rows))
+    print(format_table(record["rows"]))
     return 0
 
 

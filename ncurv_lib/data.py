@@ -301,6 +301,17 @@ def calibration_indices(model, dataset: str, k=None, root=None, classes=None) ->
     return _first_per_class(y, predict(model, x) == y, k, classes)
 
 
+def calibration_size(dataset: str, k=None, classes=None) -> int:
+    """Number of calibration examples of :func:`calibration_indices` (``k`` 0 or None:
+    the paper's per-class count).
+
+    >>> calibration_size("mnist"), calibration_size("cifar10", 1, [0, 1, 2, 3, 4])
+    (100, 5)
+    """
+    k = k or (10 if dataset == "mnist" else 1)
+    return k * (len(classes) if classes else num_classes(dataset))
+
+
 def calibration_set(model, dataset: str, k=None, root=None, classes=None):
     """Calibration inputs and labels (see :func:`calibration_indices`)."""
     idx = calibration_indices(model, dataset, k, root, classes)

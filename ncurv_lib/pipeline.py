@@ -26,22 +26,21 @@ import yaml
 
 from .cache import config_hash
 from .paths import repo_root
+# ablation -> (neural_distribution, neural_cost); "baseline" is the graph with Lin-Lu-Yau
+# curvature and weight-based distributions (Fig. 6)
+from .pruning.runs import ABLATIONS
 
 SCALES = ("smoke", "cpu", "paper")
 RULES = ("train", "curvature", "sweep", "notebook", "book")
-TOP_KEYS = ("scale", "about", "cache", "book_dir", "models", "curvature", "sweeps",
-            "chapters", "resources")
+TOP_KEYS = ("scale", "about", "cache", "book_dir", "calib_k", "models", "curvature",
+            "sweeps", "chapters", "resources")
 MODEL_KEYS = ("name", "dataset", "model", "act", "scheme", "overrides")
-CURVATURE_KEYS = ("models", "conventions", "ablations", "calib_k")
+CURVATURE_KEYS = ("models", "conventions", "ablations", "calib_k", "calib_classes")
 SWEEP_KEYS = ("models", "methods", "per_layer", "grid", "test_limit", "calib_k",
-              "convention")
+              "convention", "ablations", "calib_classes")
 CHAPTER_KEYS = ("scale", "needs")
 RESOURCE_KEYS = ("threads", "mem_mb", "runtime", "gpu")
 NEEDS = ("models", "curvature", "sweeps")
-# ablation -> (neural_distribution, neural_cost); "baseline" is the graph with Lin-Lu-Yau
-# curvature and weight-based distributions (Fig. 6)
-ABLATIONS = {"full": (True, True), "cost": (False, True), "distribution": (True, False),
-             "baseline": (False, False)}
 
 
 class PlanError(ValueError):
@@ -63,6 +62,7 @@ class CurvatureJob:
     ablation: str
     calib_k: int               # per class; 0 = the paper's
     hash: str
+    classes: tuple = ()        # calibration classes (empty: all)
 
     @property
     def args(self) -> tuple:
@@ -70,7 +70,9 @@ class CurvatureJob:
         args = ["--convention", self.convention,
                 "--neural-distribution" if nd else "--no-neural-distribution",
                 "--neural-cost" if nc else "--no-neural-cost"]
-        return tuple(args + (["--calib-k", str(self.calib_k)] if self.calib_k else []))
+        args += ["--calib-k", str(self.calib_k)] if self.calib_k else []
+        return tuple(args + (["--calib-classes", *map(str, self.classes)] if self.classes
+                             else []))
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ class SweepJob:
                 "--per-layer" if s.per_layer else "--no-per-layer"]
         if order:
             args += ["--order", order, "--convention", s.convention,
-                     "--calib-k", str(s.calib_k)]
+                     "--calib-k", str(s.calib_k), "--ablation", s.ablation]
+            args += ["--calib-classes", *map(str, s.calib_classes)] if s.calib_classes else []
         if s.test_limit:
             args += ["--test-limit", str(s.test_limit)]
         return tuple(args)
@@ -107,6 +110,7 @@ class Plan:
     scale: str
     cache: Path
     book_dir: Path
+    calib_k: int = 0                                # the scale's calibration set (0: paper's)
     models: dict = field(default_factory=dict)      # hash -> ModelJob
     curvature: dict = field(default_factory=dict)   # hash -> CurvatureJob
     sweeps: dict = field(default_factory=dict)      # hash -> SweepJob
@@ -192,6 +196,7 @@ def load_plan(scale: str, root=None, chapter_sources=None) -> Plan:
     spec = read_config(scale, root)
     plan = Plan(scale=scale, cache=cache_dir(spec),
                 book_dir=repo_root() / spec.get("book_dir", "book"),
+                calib_k=int(spec.get("calib_k", 0)),
                 resources=spec.get("resources") or {})
     _add_models(plan, spec.get("models", []))
     names = {m.name for m in plan.models.values()}
@@ -232,16 +237,20 @@ def _names(entry, names, where):
     return chosen
 
 
-def _curvature_job(plan, model, convention, ablation, calib_k) -> CurvatureJob:
+def _curvature_job(plan, model, convention, ablation, calib_k, classes=()) -> CurvatureJob:
     if convention not in ("paper", "authors") or ablation not in ABLATIONS:
         raise PlanError(f"config/{plan.scale}.yaml: curvature: convention {convention!r} "
                         f"or ablation {ablation!r} unknown; conventions: paper, authors; "
                         f"ablations: {', '.join(ABLATIONS)}")
     from .curvature.cli import ENGINE_VERSION
+    classes = tuple(int(c) for c in classes)
     key = {"kind": "curvature-job", "engine": ENGINE_VERSION, "model": plan.model(model).hash,
            "convention": convention, "ablation": ablation, "calib_k": int(calib_k)}
+    if classes:  # keys of jobs over every class stay as they were
+        key["calib_classes"] = list(classes)
     h = config_hash(key)
-    plan.curvature.setdefault(h, CurvatureJob(model, convention, ablation, int(calib_k), h))
+    plan.curvature.setdefault(h, CurvatureJob(model, convention, ablation, int(calib_k), h,
+                                              classes))
     return plan.curvature[h]
 
 
@@ -249,8 +258,8 @@ def _add_curvature(plan, entry, names):
     for model in _names(entry, names, f"config/{plan.scale}.yaml: curvature"):
         for conv in entry.get("conventions", ["paper"]):
             for abl in entry.get("ablations", ["full"]):
-                for k in entry.get("calib_k", [0]):
-                    _curvature_job(plan, model, conv, abl, k)
+                for k in entry.get("calib_k", [plan.calib_k]):
+                    _curvature_job(plan, model, conv, abl, k, entry.get("calib_classes", ()))
 
 
 def _add_sweeps(plan, entry, names):
@@ -260,19 +269,28 @@ def _add_sweeps(plan, entry, names):
         mj = plan.model(model)
         for method in entry.get("methods", []):
             for per_layer in entry.get("per_layer", [False]):
-                try:
-                    cfg = SweepConfig(train=mj.train, method=method,
-                                      grid=entry.get("grid", "default"), per_layer=per_layer,
-                                      convention=entry.get("convention", "paper"),
-                                      calib_k=entry.get("calib_k", 0),
-                                      test_limit=entry.get("test_limit", 0))
-                except ValueError as err:
-                    raise PlanError(f"{where}: {err}") from None
-                curv = None
-                if cfg.scorer == "curvature":
-                    curv = _curvature_job(plan, model, cfg.convention, "full", cfg.calib_k).hash
-                h = config_hash(cfg.cache_key())
-                plan.sweeps[h] = SweepJob(model, cfg, h, curv)
+                for ablation in entry.get("ablations", ["full"]):
+                    _add_sweep(plan, model, method, per_layer, ablation, entry, where)
+
+
+def _add_sweep(plan, model, method, per_layer, ablation, entry, where):
+    from .pruning.runs import SweepConfig
+    try:
+        cfg = SweepConfig(train=plan.model(model).train, method=method,
+                          grid=entry.get("grid", "default"), per_layer=per_layer,
+                          convention=entry.get("convention", "paper"),
+                          calib_k=entry.get("calib_k", plan.calib_k), test_limit=entry.get("test_limit", 0),
+                          ablation=ablation, calib_classes=tuple(entry.get("calib_classes", ())))
+    except ValueError as err:
+        raise PlanError(f"{where}: {err}") from None
+    if cfg.scorer != "curvature" and (ablation != "full" or cfg.calib_classes):
+        return  # the other scorers have no ablation or calibration set
+    curv = None
+    if cfg.scorer == "curvature":
+        curv = _curvature_job(plan, model, cfg.convention, cfg.ablation, cfg.calib_k,
+                              cfg.calib_classes).hash
+    h = config_hash(cfg.cache_key())
+    plan.sweeps.setdefault(h, SweepJob(model, cfg, h, curv))
 
 
 def notebook_sources() -> dict:
@@ -321,6 +339,42 @@ def chapter_inputs(plan: Plan, stem: str, plans: dict) -> list[Path]:
     ch = plan.chapters[stem]
     source = plans[ch.scale]
     return [p for group in ch.needs for p in source.outputs(group)]
+
+
+def plan_sweeps(plan: Plan, methods=None, per_layer=None, models=None, convention="paper",
+                progress=False, ablation="full", calib=False) -> "pd.DataFrame":
+    """The sweep tables a plan lists, concatenated, with a ``name`` column (the model's
+    name in the config). Filters: ``methods``, ``per_layer`` (True / False / None: both),
+    ``models`` (names); curvature sweeps of ``convention`` and ``ablation`` (None: any)
+    and, unless ``calib`` is True, only those on the scale's calibration set. Tables come
+    from the cache (computed when missing); curvature sweeps get ``ablation``,
+    ``convention``, ``calib_k`` and ``calib_classes`` columns."""
+    import pandas as pd
+    from .pruning.runs import load_or_sweep
+    tables = []
+    for job in plan.sweeps.values():
+        s = job.sweep
+        layered = bool(s.cache_key()["per_layer"])
+        if ((methods is not None and s.method not in methods)
+                or (per_layer is not None and layered != per_layer)
+                or (models is not None and job.model not in models)
+                or (s.scorer == "curvature"
+                    and not _wanted(s, convention, ablation, calib or plan.calib_k))):
+            continue
+        table = load_or_sweep(s, progress=progress)
+        tables.append(table.assign(name=job.model, convention=s.convention,
+                                   ablation=s.ablation, calib_k=s.calib_k,
+                                   calib_classes=",".join(map(str, s.calib_classes))))
+    if not tables:
+        return pd.DataFrame()
+    return pd.concat(tables, ignore_index=True)
+
+
+def _wanted(s, convention, ablation, calib) -> bool:
+    """``calib``: True (any calibration set), or the scale's calib_k (0: the paper's)."""
+    return ((convention is None or s.convention == convention)
+            and (ablation is None or s.ablation == ablation)
+            and (calib is True or (s.calib_k == calib and not s.calib_classes)))
 
 
 def describe(plan: Plan) -> str:

@@ -18,7 +18,7 @@ def stubbed(monkeypatch, tmp_path):
     x = torch.randn(6, 4)
     monkeypatch.setattr(train, "load_or_train", lambda cfg, progress=True: (model, {}))
     monkeypatch.setattr(data, "calibration_indices",
-                        lambda m, dataset, k=None: torch.tensor([4, 1, 2]))
+                        lambda m, dataset, k=None, classes=None: torch.tensor([4, 1, 2]))
     monkeypatch.setattr(data, "load_split", lambda dataset, split, root=None: (x, None))
     return model, x, tmp_path
 

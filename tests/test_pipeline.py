@@ -41,10 +41,14 @@ def test_every_scale_holds_the_paper_zoo(scale):
 def test_job_counts_per_scale():
     counts = {s: pipeline.load_plan(s).rule_counts() for s in pipeline.SCALES}
     # smoke sweeps: LeNet5 5 methods x 2 (SynFlow has no per-layer form) + 3 VGG9
-    assert counts["smoke"] == {"train": 13, "curvature": 5, "sweep": 12, "notebook": 6,
-                               "book": 1}
-    assert counts["cpu"]["train"] == 17 and counts["cpu"]["sweep"] == 14
-    assert counts["paper"]["curvature"] == 17 + 3 + 3 + 3
+    # + 4 ablations (Tanh) + 2 calibration sets + 2 authors; scores: full, 4 ablations,
+    # 2 sets, authors
+    chapters = len(pipeline.notebook_sources())
+    assert counts["smoke"] == {"train": 13, "curvature": 8, "sweep": 20,
+                               "notebook": chapters, "book": 1}
+    assert counts["cpu"]["train"] == 17 and counts["cpu"]["sweep"] == 8 * 5 + 3 + 4 + 3 + 5 + 4  # ablation "full" = calib k=1
+    # every model; VGG9 ablations; 6 calibration sets x 2 models; authors x 3
+    assert counts["paper"]["curvature"] == 17 + 3 + 12 + 3
 
 
 @pytest.mark.parametrize("scale", pipeline.SCALES)
@@ -79,6 +83,7 @@ def test_curvature_args_name_the_convention_and_switches():
         seen.add((job.convention, job.ablation))
     assert seen == {("paper", "full"), ("authors", "full"), ("paper", "cost"),
                     ("paper", "distribution"), ("paper", "baseline")}
+    assert {j.classes for j in plan.curvature.values()} == {(), (0,)}
 
 
 def test_cpu_plan_names_the_committed_artifacts():
@@ -125,7 +130,9 @@ def _copy_configs(tmp_path):
     (lambda s: s["models"][0].update(scheme="xx"), r"models\[0\]: invalid TrainConfig"),
     (lambda s: s["sweeps"][0].update(models=["nope"]), r"unknown models \['nope'\]"),
     (lambda s: s["sweeps"][0].update(methods=["bogus"]), r"sweeps: .*bogus"),
-    (lambda s: s["curvature"][0].update(ablations=["half"]), r"ablation 'half'"),
+    (lambda s: s["sweeps"][2].update(ablations=["half"]), r"ablation 'half'"),
+    (lambda s: s.update(curvature=[{"models": ["lenet5-relu-ce"], "ablations": ["half"]}]),
+     r"ablation 'half' unknown"),
     (lambda s: s["chapters"].update({"99_nope": {}}), r"chapters \['99_nope'\] have no"),
     (lambda s: s["chapters"].update({"01_orc_primer": {"scale": "huge"}}), "scale must be"),
     (lambda s: s["resources"].update(fit={"threads": 1}), r"resources.fit: unknown rule"),

@@ -82,6 +82,7 @@ def execute(src: Path, out: Path, params: dict, force: bool) -> float:
         partial = out.with_suffix(".ipynb.tmp")
         nbformat.write(done, partial)
         partial.replace(out)
+        out.with_name(out.stem + ".failed.ipynb").unlink(missing_ok=True)  # an older failure
     print(f"  {src.name}: executed in {wall:.1f} s")
     return wall
 

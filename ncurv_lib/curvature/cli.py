@@ -30,7 +30,7 @@ def score_key(train_cfg, calib_ids, cfg: CurvatureConfig) -> dict:
 
 def cached_parameter_curvature(train_cfg, convention="paper", neural_distribution=True,
                                neural_cost=True, calib_k=None, progress=True,
-                               recompute=False, return_info=False):
+                               recompute=False, return_info=False, calib_classes=None):
     """Parameter curvature of the trained model ``train_cfg`` on its calibration set, cached.
 
     Parameters
@@ -41,6 +41,8 @@ def cached_parameter_curvature(train_cfg, convention="paper", neural_distributio
     calib_k : int, optional
         Correctly classified validation examples per class (default: the
         paper's, 10 for MNIST, 1 for CIFAR).
+    calib_classes : sequence of int, optional
+        Only these classes (e.g. ``[0]``: the one-example set of Fig. 7).
     progress : bool
     recompute : bool
         Ignore a cached result.
@@ -55,7 +57,7 @@ def cached_parameter_curvature(train_cfg, convention="paper", neural_distributio
     from .. import data, train
     from ..cache import artifact_path, atomic_torch_save, atomic_write_json, torch_load_or_none
     model, _ = train.load_or_train(train_cfg, progress=progress)
-    ids = data.calibration_indices(model, train_cfg.dataset, calib_k)
+    ids = data.calibration_indices(model, train_cfg.dataset, calib_k, classes=calib_classes)
     cfg = CurvatureConfig(convention=convention, neural_distribution=neural_distribution,
                           neural_cost=neural_cost)
     key = score_key(train_cfg, ids, cfg)
@@ -88,6 +90,8 @@ def add_arguments(parser):
     parser.add_argument("--neural-cost", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--calib-k", type=int, default=None,
                         help="calibration examples per class (default: 10 MNIST, 1 CIFAR)")
+    parser.add_argument("--calib-classes", type=int, nargs="+", default=None,
+                        help="calibration examples of these classes only (default: all)")
     parser.add_argument("--recompute", action=argparse.BooleanOptionalAction, default=False)
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--checkpoint", default=None,
@@ -120,7 +124,8 @@ def run(args) -> int:
     train_cfg = train_config(args)
     scores, info = cached_parameter_curvature(
         train_cfg, args.convention, args.neural_distribution, args.neural_cost, args.calib_k,
-        progress=args.progress, recompute=args.recompute, return_info=True)
+        progress=args.progress, recompute=args.recompute, return_info=True,
+        calib_classes=args.calib_classes)
     print(f"scores: {info['path']} ({info['examples']} examples, {info['seconds']:.1f} s)")
     if args.manifest:
         write_manifest(args.manifest, info)

@@ -49,6 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--convention", default="paper", choices=("paper", "authors"))
     parser.add_argument("--calib-k", type=int, default=0,
                         help="curvature calibration examples per class (0: paper's)")
+    parser.add_argument("--ablation", default="full",
+                        choices=("full", "cost", "distribution", "baseline"),
+                        help="curvature: neural modules on (Fig. 6 ablation)")
+    parser.add_argument("--calib-classes", type=int, nargs="+", default=(),
+                        help="curvature calibration examples of these classes only")
     parser.add_argument("--test-limit", type=int, default=0,
                         help="evaluate on a fixed subset of the test set (smoke only)")
     parser.add_argument("--batch-size", type=int, default=1000, help="evaluation batch")
@@ -100,7 +105,8 @@ def sweep_configs(args) -> list[SweepConfig]:
                         sign_aware=args.sign_aware, per_layer=args.per_layer,
                         iterations=args.iterations, synflow_iterative=args.synflow_iterative,
                         per_class=args.per_class, convention=args.convention,
-                        calib_k=args.calib_k, test_limit=args.test_limit)
+                        calib_k=args.calib_k, test_limit=args.test_limit,
+                        ablation=args.ablation, calib_classes=tuple(args.calib_classes))
             for method in methods_of(args.scorer, args.order)]
 
 

@@ -20,6 +20,10 @@ import pandas as pd
 from .metrics import summarize
 from .sweeps import GRIDS, global_sweep, layer_sweep, parse_method
 
+# ablation -> (neural_distribution, neural_cost) of the curvature (Fig. 6)
+ABLATIONS = {"full": (True, True), "cost": (False, True), "distribution": (True, False),
+             "baseline": (False, False)}
+
 __all__ = ["SweepConfig", "load_or_sweep", "compute_sweep", "load_or_curvature",
            "sweep_path", "cached_seconds"]
 
@@ -43,7 +47,11 @@ class SweepConfig:
     per_class : int
         SNIP batch: training examples per class.
     convention : {"paper", "authors"}
-        Curvature convention; ``calib_k`` calibration examples per class (0: paper's).
+        Curvature convention; ``calib_k`` calibration examples per class (0: paper's),
+        of the classes ``calib_classes`` only (empty: every class).
+    ablation : {"full", "cost", "distribution", "baseline"}
+        Curvature: which neural modules are on (Fig. 6): both, the neural edge cost only,
+        the neural distribution only, neither (Lin-Lu-Yau curvature on the neural graph).
     test_limit : int
         > 0: evaluate on a fixed subset of the test set (smoke runs only).
     """
@@ -59,6 +67,8 @@ class SweepConfig:
     convention: str = "paper"
     calib_k: int = 0
     test_limit: int = 0
+    ablation: str = "full"
+    calib_classes: tuple = ()
 
     def __post_init__(self):
         parse_method(self.method)
@@ -68,6 +78,10 @@ class SweepConfig:
             raise ValueError("iterations and per_class must be >= 1; calib_k, test_limit >= 0")
         if self.convention not in ("paper", "authors"):
             raise ValueError(f"unknown convention {self.convention!r}")
+        if self.ablation not in ABLATIONS:
+            raise ValueError(f"unknown ablation {self.ablation!r}; expected one of "
+                             f"{', '.join(ABLATIONS)}")
+        object.__setattr__(self, "calib_classes", tuple(int(c) for c in self.calib_classes))
 
     @property
     def scorer(self) -> str:
@@ -86,6 +100,10 @@ class SweepConfig:
         if self.scorer == "curvature":
             key.update(sign_aware=self.sign_aware, convention=self.convention,
                        calib_k=self.calib_k)
+            if self.ablation != "full":  # keys of earlier sweeps stay as they were
+                key["ablation"] = self.ablation
+            if self.calib_classes:
+                key["calib_classes"] = list(self.calib_classes)
         return key
 
 
@@ -96,7 +114,7 @@ def sweep_path(cfg: SweepConfig):
 
 
 def load_or_curvature(model, train, convention="paper", calib_k=0, force=False,
-                      progress=False):
+                      progress=False, ablation="full", calib_classes=()):
     """Per-parameter curvature of a trained model on its calibration set, cached.
 
     Delegates to :func:`ncurv_lib.curvature.cli.cached_parameter_curvature` (one cache
@@ -104,7 +122,10 @@ def load_or_curvature(model, train, convention="paper", calib_k=0, force=False,
     paper's k. ``model`` is the trained model of ``train`` (loaded from the cache).
     """
     from ncurv_lib.curvature.cli import cached_parameter_curvature
-    return cached_parameter_curvature(train, convention=convention, calib_k=calib_k or None,
+    nd, nc = ABLATIONS[ablation]
+    return cached_parameter_curvature(train, convention=convention, neural_distribution=nd,
+                                      neural_cost=nc, calib_k=calib_k or None,
+                                      calib_classes=calib_classes or None,
                                       progress=progress, recompute=force)
 
 
@@ -123,6 +144,8 @@ def _inputs(cfg: SweepConfig, model, progress=False):
     if scorer == "curvature":
         opts = {"order": order, "sign_aware": cfg.sign_aware,
                 "scores": load_or_curvature(model, cfg.train, cfg.convention, cfg.calib_k,
+                                            ablation=cfg.ablation,
+                                            calib_classes=cfg.calib_classes,
                                             progress=progress)}
     return x, y, data, opts
 
