@@ -3,6 +3,7 @@
 # executor, and the services shut down again. Proves that profiles/slurm works end to end.
 #
 #   sudo bash cluster/local-slurm.sh          (needs root: Debian packages, munged, slurmd)
+#   sudo RESUME=1 bash cluster/local-slurm.sh (keep the earlier run's results, submit the rest)
 #
 # Services: munged (authentication), slurmctld (controller), slurmd (this node). Job
 # accounting is left out: the executor plugin's documented alternative is to query job
@@ -17,6 +18,8 @@ REPO=$(pwd)
 D=$REPO/_build/slurm
 BIN=$REPO/.venv/bin
 SCALE=${SCALE:-smoke}
+# RESUME=1 keeps the workflow's cache of an earlier run (only what is missing is submitted)
+RESUME=${RESUME:-0}
 # datasets: as the Makefile finds them
 if [ -z "${NCURV_DATA:-}" ]; then
   if [ -f ../shared/data/README.md ]; then NCURV_DATA=$(cd ../shared/data && pwd); else NCURV_DATA=$REPO/data; fi
@@ -30,7 +33,8 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
 fi
 [ -x "$BIN/snakemake" ] || make venv
 
-rm -rf "$D" && mkdir -p "$D"/{state,spool,log,cache}
+if [ "$RESUME" = 1 ]; then rm -rf "$D"/{state,spool}; else rm -rf "$D"; fi
+mkdir -p "$D"/{state,spool,log,cache}
 CONF_FILE=/etc/slurm/slurm.conf
 mkdir -p /etc/slurm
 if [ -f "$CONF_FILE" ] && ! grep -q "^ClusterName=ncurv-local" "$CONF_FILE"; then

@@ -53,6 +53,7 @@ shown = [m.name for m in zoo if set(METHODS) <= set(table.loc[table.name == m.na
 missing = [m.name for m in zoo if m.name not in shown]
 print(f"{len(shown)} of the paper's 13 panels at this scale: {', '.join(shown)}")
 print("not swept at this scale yet:", ", ".join(missing) or "none")
+table = table[table.name.isin(shown)]
 
 # %%
 fig, axes = figures.panel_grid(len(shown), ncols=min(3, len(shown)))

@@ -46,7 +46,7 @@ def test_job_counts_per_scale():
     chapters = len(pipeline.notebook_sources())
     assert counts["smoke"] == {"train": 13, "curvature": 8, "sweep": 20,
                                "notebook": chapters, "book": 1}
-    assert counts["cpu"]["train"] == 17 and counts["cpu"]["sweep"] == 8 * 5 + 3 + 4 + 3 + 5 + 4  # ablation "full" = calib k=1
+    assert counts["cpu"]["train"] == 17 and counts["cpu"]["sweep"] == 8 * 5 + 3 + 4 + 3 + 5 + 2  # ablation "full" = calib [0]
     # every model; VGG9 ablations; 6 calibration sets x 2 models; authors x 3
     assert counts["paper"]["curvature"] == 17 + 3 + 12 + 3
 
