@@ -382,7 +382,3 @@ def describe(plan: Plan) -> str:
     counts = plan.rule_counts()
     return f"scale {plan.scale}: " + ", ".join(f"{v} {k}" for k, v in counts.items())
 
-
-def asdict(job) -> dict:
-    return {k: (dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v)
-            for k, v in vars(job).items()}
