@@ -8,6 +8,7 @@
 #   make dryrun                                       what each scale would run (snakemake -n)
 #   make notebook NB=01_orc_primer [SCALE=..] [PARAMS="-p n1 4"]   re-run one chapter
 #   make publish                                      push _build/html to gh-pages (ghp-import)
+#   make publish-check                                the same into a scratch clone, checked
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -28,7 +29,7 @@ export NCURV_DATA
 export PATH := $(BIN):$(PATH)
 
 .PHONY: book test venv mathjax workflow dryrun notebook unit smoke-workflow nbval render \
-        publish clean
+        publish publish-check clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -62,6 +63,10 @@ notebook: venv
 
 publish: book
 	$(BIN)/ghp-import --no-jekyll --push --force _build/html
+
+# what publish would push, into a gh-pages branch of a scratch clone (nothing is pushed)
+publish-check: book
+	bash tools/check_publish.sh _build/html
 
 # ---------------------------------------------------------------- tests
 test: unit dryrun smoke-workflow nbval render

@@ -133,7 +133,7 @@ def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True):
 def _support_sizes(sup, nodes):
     if sup is None:
         return torch.ones(nodes.numel(), dtype=torch.int64)
-    return (sup.idx[nodes] >= 0).sum(dim=1).clamp_min(1)
+    return (sup.idx >= 0).sum(dim=1).clamp_min(1)[nodes]    # per node first: (E, K) is huge
 
 
 def _chunks(cu, cv, pairs=True):
