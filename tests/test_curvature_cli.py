@@ -53,3 +53,40 @@ def test_cli_run_prints_summary(stubbed, capsys):
     assert cli.run(args) == 0
     out = capsys.readouterr().out
     assert "0.weight" in out and "3 examples" in out
+
+
+def test_chunked_scores_equal_one_pass_and_resume_after_an_interruption(stubbed, monkeypatch):
+    model, x, tmp = stubbed
+    cfg = train.TrainConfig.preset("mnist", "mlp", "tanh", "ce", "smoke")
+    whole = nc.parameter_curvature(model, x[[4, 1, 2]], nc.CurvatureConfig())
+    real, calls = cli.parameter_curvature, []
+
+    def interrupted(m, xs, c, **kw):
+        if len(calls) == 1:
+            raise KeyboardInterrupt                       # ^C during the second chunk
+        calls.append(xs.shape[0])
+        return real(m, xs, c, **kw)
+    monkeypatch.setattr(cli, "parameter_curvature", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cli.cached_parameter_curvature(cfg, progress=False, chunk=2)
+    parts = sorted(p.name for p in (tmp / "curvature").glob("*.partial.pt"))
+    assert calls == [2] and len(parts) == 1 and parts[0].endswith(".chunk0.partial.pt")
+
+    def counting(m, xs, c, **kw):
+        calls.append(xs.shape[0])
+        return real(m, xs, c, **kw)
+    monkeypatch.setattr(cli, "parameter_curvature", counting)
+    scores, info = cli.cached_parameter_curvature(cfg, progress=False, chunk=2, return_info=True)
+    assert calls == [2, 1]                                # only the unfinished chunk re-ran
+    assert info["chunks"] == 2 and info["examples"] == 3
+    assert not list((tmp / "curvature").glob("*.partial.pt"))
+    for k in whole:                                       # min over chunks == one pass, exactly
+        assert torch.equal(scores[k], whole[k])
+
+
+def test_chunk_size_keeps_small_sets_whole_and_rejects_negative():
+    from ncurv_lib.models import lenet5_small
+    assert cli.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28)) >= 100
+    assert cli.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28), 3) == 3
+    with pytest.raises(ValueError, match="chunk"):
+        cli.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28), -1)

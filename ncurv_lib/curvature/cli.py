@@ -5,17 +5,97 @@ calibration set) are cached under ``<cache_root>/curvature/<hash>.pt`` with a
 JSON sidecar; the hash covers the model's configuration hash, the calibration
 example ids, the convention, the two ablation switches and ``mass_tol``.
 Notebooks call :func:`cached_parameter_curvature`, the same function.
+
+A parameter's score is a minimum over examples, so a large model's set is
+computed in chunks of examples (:func:`chunk_size`: about
+``CHUNK_EDGES`` edges per chunk, so LeNet5's 100 examples stay one chunk and
+each VGG9 example is its own), each saved as
+``<hash>.chunk<i>.partial.pt`` when done; an interrupted run resumes from the
+chunks it finished, and the merged (elementwise minimum) scores are the
+same as one pass over every example.
 """
 import argparse
 import dataclasses
 import time
 
 import torch
+from tqdm import tqdm
 
 from .api import CurvatureConfig, Stats
 from .params import parameter_curvature
 
 ENGINE_VERSION = 1
+CHUNK_EDGES = 20_000_000
+
+
+def chunk_size(model, x, chunk=None) -> int:
+    """Examples per chunk: ``chunk`` if given (> 0), else as many as keep a chunk
+    within ``CHUNK_EDGES`` edges (at least one)."""
+    if chunk is not None and int(chunk) < 0:
+        raise ValueError(f"chunk must be >= 0 (0: automatic), got {chunk}")
+    if chunk:
+        return int(chunk)
+    from .chain import layer_chain
+    stages = layer_chain(model).stages
+    positions = _positions(model, x[:1], [s.module for s in stages])
+    per_example = sum(int((s.module.weight != 0).sum()) * p for s, p in zip(stages, positions))
+    return max(1, CHUNK_EDGES // max(per_example, 1))
+
+
+def _positions(model, x, modules):
+    """Output positions each weighted module acts at on one example (1 for Linear)."""
+    seen = {}
+
+    def record(mod, _, out):
+        seen[id(mod)] = out.shape          # returns None: the output is left as it is
+
+    hooks = [m.register_forward_hook(record) for m in modules]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return [seen[id(m)][-2] * seen[id(m)][-1] if isinstance(m, torch.nn.Conv2d) else 1
+            for m in modules]
+
+
+def _chunked_scores(model, x, cfg, path, key, chunk, progress):
+    """Scores of ``x`` in chunks of examples, each kept in a partial file until the merge.
+
+    Returns (scores, stats dict, seconds): the elementwise minimum over the chunks.
+    """
+    from ..cache import atomic_torch_save, torch_load_or_none
+    n = x.shape[0]
+    step = chunk_size(model, x, chunk)
+    bounds = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
+    if len(bounds) == 1:
+        stats = Stats()
+        tic = time.perf_counter()
+        scores = parameter_curvature(model, x, cfg, progress=progress, stats=stats)
+        return scores, _counters(stats), time.perf_counter() - tic
+    merged, totals, seconds, parts = None, {}, 0.0, []
+    for i, (lo, hi) in enumerate(tqdm(bounds, disable=not progress, desc="curvature chunks",
+                                      unit="chunk")):
+        part_path = path.with_name(f"{path.stem}.chunk{i}.partial.pt")
+        part = torch_load_or_none(part_path)
+        if not (isinstance(part, dict) and part.get("key") == key and part.get("range") == [lo, hi]):
+            stats = Stats()
+            tic = time.perf_counter()
+            scores = parameter_curvature(model, x[lo:hi], cfg, progress=progress, stats=stats)
+            part = {"key": key, "range": [lo, hi], "scores": scores, "stats": _counters(stats),
+                    "seconds": time.perf_counter() - tic}
+            atomic_torch_save(part, part_path)
+        parts.append(part_path)
+        merged = part["scores"] if merged is None else {
+            k: torch.minimum(merged[k], v) for k, v in part["scores"].items()}
+        totals = {k: totals.get(k, 0) + v for k, v in part["stats"].items()}
+        seconds += part["seconds"]
+    return merged, {**totals, "chunks": len(bounds), "partials": parts}, seconds
+
+
+def _counters(stats):
+    return {k: v for k, v in dataclasses.asdict(stats).items() if k != "per_layer"}
 
 
 def score_key(train_cfg, calib_ids, cfg: CurvatureConfig) -> dict:
@@ -30,7 +110,8 @@ def score_key(train_cfg, calib_ids, cfg: CurvatureConfig) -> dict:
 
 def cached_parameter_curvature(train_cfg, convention="paper", neural_distribution=True,
                                neural_cost=True, calib_k=None, progress=True,
-                               recompute=False, return_info=False, calib_classes=None):
+                               recompute=False, return_info=False, calib_classes=None,
+                               chunk=None):
     """Parameter curvature of the trained model ``train_cfg`` on its calibration set, cached.
 
     Parameters
@@ -48,6 +129,9 @@ def cached_parameter_curvature(train_cfg, convention="paper", neural_distributio
         Ignore a cached result.
     return_info : bool
         Also return the sidecar dict (key, timing, counters, path).
+    chunk : int, optional
+        Examples per resumable chunk (default: :func:`chunk_size`'s choice); the
+        scores do not depend on it.
 
     Returns
     -------
@@ -56,6 +140,8 @@ def cached_parameter_curvature(train_cfg, convention="paper", neural_distributio
     """
     from .. import data, train
     from ..cache import artifact_path, atomic_torch_save, atomic_write_json, torch_load_or_none
+    if chunk is not None and int(chunk) < 0:
+        raise ValueError(f"chunk must be >= 0 (0: automatic), got {chunk}")
     model, _ = train.load_or_train(train_cfg, progress=progress)
     ids = data.calibration_indices(model, train_cfg.dataset, calib_k, classes=calib_classes)
     cfg = CurvatureConfig(convention=convention, neural_distribution=neural_distribution,
@@ -66,14 +152,13 @@ def cached_parameter_curvature(train_cfg, convention="paper", neural_distributio
     if isinstance(saved, dict) and saved.get("key") == key:
         return (saved["scores"], saved["info"]) if return_info else saved["scores"]
     x, _ = data.load_split(train_cfg.dataset, "val")
-    stats = Stats()
-    tic = time.perf_counter()
-    scores = parameter_curvature(model, x[ids], cfg, progress=progress, stats=stats)
-    info = {"key": key, "seconds": time.perf_counter() - tic, "path": str(path),
-            "examples": len(ids), **{k: v for k, v in dataclasses.asdict(stats).items()
-                                     if k != "per_layer"}}
+    scores, counters, seconds = _chunked_scores(model, x[ids], cfg, path, key, chunk, progress)
+    partials = counters.pop("partials", [])
+    info = {"key": key, "seconds": seconds, "path": str(path), "examples": len(ids), **counters}
     atomic_torch_save({"key": key, "scores": scores, "info": info}, path)
     atomic_write_json(path.with_suffix(".json"), info)
+    for part in partials:
+        part.unlink(missing_ok=True)
     return (scores, info) if return_info else scores
 
 
@@ -97,6 +182,9 @@ def add_arguments(parser):
     parser.add_argument("--checkpoint", default=None,
                         help="a cached model file (<cache>/models/<hash>.pt) instead of the "
                              "preset of --dataset/--model/--act/--scheme/--scale")
+    parser.add_argument("--chunk", type=int, default=0,
+                        help="examples per resumable chunk (default 0: about "
+                             f"{CHUNK_EDGES:,} edges per chunk); the scores do not depend on it")
     parser.add_argument("--manifest", default=None,
                         help="write a JSON manifest naming the cached scores here")
 
@@ -125,7 +213,7 @@ def run(args) -> int:
     scores, info = cached_parameter_curvature(
         train_cfg, args.convention, args.neural_distribution, args.neural_cost, args.calib_k,
         progress=args.progress, recompute=args.recompute, return_info=True,
-        calib_classes=args.calib_classes)
+        calib_classes=args.calib_classes, chunk=args.chunk)
     print(f"scores: {info['path']} ({info['examples']} examples, {info['seconds']:.1f} s)")
     if args.manifest:
         write_manifest(args.manifest, info)
