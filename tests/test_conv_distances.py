@@ -38,6 +38,8 @@ def _fast_paths(table, dense, rows, cols):
     assert torch.equal(table.best(rows, cols), dense.best[r, c])
     arg = dense.arg[r, c]
     assert torch.equal(table.excluding(rows, cols, arg), dense.second[r, c])
+    # the middle node of a connected pair is adjacent to its end: the unchecked path agrees
+    assert torch.equal(table.excluding(rows, cols, arg, adjacent=True), dense.second[r, c])
     unique = dense.second[r, c] > dense.best[r, c]
     other = torch.where(arg > 0, arg - 1, arg + 1)
     assert torch.equal(table.excluding(rows, cols, other)[unique], dense.best[r, c][unique])

@@ -69,6 +69,11 @@ def _code_or_none(code, ok):
     return torch.where(ok, code, torch.full_like(code, -2))
 
 
+def _numel(shape):
+    c, h, w = shape
+    return c * h * w
+
+
 def _split(ids, shape):
     """(channel, y, x) of flat node ids in a (C, H, W) layer."""
     _, h, w = shape
@@ -164,18 +169,33 @@ class ConvTwoHop(_OffsetPaths):
         self.h, self.g = self.table.flat_parts(
             gx.in_shape, gy.out_shape, gx.padding,
             (gy.stride[0] * gx.stride[0], gy.stride[1] * gx.stride[1]))
+        # per-node parts of a middle node's code (decoded once, not per lookup)
+        kyh, kyw = gy.lengths.shape[2:]
+        c1, qy, qx = _split(torch.arange(_numel(gy.in_shape)), gy.in_shape)
+        _, vy, vx = _split(torch.arange(_numel(gy.out_shape)), gy.out_shape)
+        self._q = (c1 * (kyh * kyw), qy, qx)
+        self._v = (vy * gy.stride[0], vx * gy.stride[1])
 
-    def excluding(self, p, v, q):
-        """Best lengths p -> v over middle nodes other than ``q`` (X's outputs)."""
+    def excluding(self, p, v, q, adjacent=False):
+        """Best lengths p -> v over middle nodes other than ``q`` (X's outputs).
+
+        With ``adjacent``, the caller guarantees an edge q -> v wherever the
+        result is used (the range checks are skipped; elsewhere it is arbitrary).
+        """
         gy = self.gy
         kyh, kyw = gy.lengths.shape[2:]
-        c1, qy, qx = _split(q, gy.in_shape)
-        _, vy, vx = _split(v, gy.out_shape)
-        ry, rx = qy - vy * gy.stride[0], qx - vx * gy.stride[1]
-        ah, aw = ry // gy.dilation[0], rx // gy.dilation[1]
-        code = _code_or_none(c1 * (kyh * kyw) + ah * kyw + aw,
-                             (ah >= 0) & (ah < kyh) & (aw >= 0) & (aw < kyw)
-                             & (ry % gy.dilation[0] == 0) & (rx % gy.dilation[1] == 0))
+        qc, qy, qx = (t[q] for t in self._q)
+        ry, rx = qy - self._v[0][v], qx - self._v[1][v]
+        if gy.dilation == (1, 1) and adjacent:
+            code = qc + ry * kyw + rx
+        elif gy.dilation == (1, 1):
+            ok = (ry >= 0) & (ry < kyh) & (rx >= 0) & (rx < kyw)
+            code = _code_or_none(qc + ry * kyw + rx, ok)
+        else:
+            ah, aw = ry // gy.dilation[0], rx // gy.dilation[1]
+            code = _code_or_none(qc + ah * kyw + aw,
+                                 (ah >= 0) & (ah < kyh) & (aw >= 0) & (aw < kyw)
+                                 & (ry % gy.dilation[0] == 0) & (rx % gy.dilation[1] == 0))
         return self.table.fetch_excluding(self.h[p] + self.g[v], code)
 
     def lookup(self, p, v):
@@ -233,15 +253,21 @@ class ConvThreeHop(_OffsetPaths):
         self.h, self.g = self.table.flat_parts(
             gx.in_shape, gz.out_shape, gx.padding,
             (self.f[0] * gx.stride[0], self.f[1] * gx.stride[1]))
-
-    def excluding(self, p, s, q):
-        """Best three-hop lengths over first middle nodes other than ``q``."""
         o2y, o2x = self.o2
-        c1, qy, qx = _split(q, self.yz.gx.in_shape)
-        _, sy, sx = _split(s, self.yz.gy.out_shape)
-        oy, ox = qy - sy * self.f[0], qx - sx * self.f[1]
-        code = _code_or_none((c1 * o2y + oy) * o2x + ox,
-                             (oy >= 0) & (oy < o2y) & (ox >= 0) & (ox < o2x))
+        c1, qy, qx = _split(torch.arange(_numel(gy.in_shape)), gy.in_shape)
+        _, sy, sx = _split(torch.arange(_numel(gz.out_shape)), gz.out_shape)
+        self._q = (c1 * (o2y * o2x), qy, qx)
+        self._s = (sy * self.f[0], sx * self.f[1])
+
+    def excluding(self, p, s, q, adjacent=False):
+        """Best three-hop lengths over first middle nodes other than ``q``
+        (``adjacent``: the caller guarantees a two-hop path q -> s where it is used)."""
+        o2y, o2x = self.o2
+        qc, qy, qx = (t[q] for t in self._q)
+        oy, ox = qy - self._s[0][s], qx - self._s[1][s]
+        code = qc + oy * o2x + ox
+        if not adjacent:
+            code = _code_or_none(code, (oy >= 0) & (oy < o2y) & (ox >= 0) & (ox < o2x))
         return self.table.fetch_excluding(self.h[p] + self.g[s], code)
 
     def lookup(self, p, s):

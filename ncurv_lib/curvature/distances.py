@@ -147,8 +147,9 @@ class DenseTable:
     def best(self, rows, cols):
         return torch.take(self.top.best, self._lin(rows, cols))
 
-    def excluding(self, rows, cols, mid):
-        """Best value over middle nodes other than ``mid`` (all broadcast together)."""
+    def excluding(self, rows, cols, mid, adjacent=False):
+        """Best value over middle nodes other than ``mid`` (all broadcast together;
+        ``adjacent`` is accepted for the offset tables' sake and changes nothing)."""
         lin = self._lin(rows, cols)
         return torch.where(torch.take(self.top.arg, lin) == mid, torch.take(self.top.second, lin),
                            torch.take(self.top.best, lin))
@@ -166,5 +167,5 @@ class Transposed:
     def best(self, rows, cols):
         return self.inner.best(cols, rows)
 
-    def excluding(self, rows, cols, mid):
-        return self.inner.excluding(cols, rows, mid)
+    def excluding(self, rows, cols, mid, adjacent=False):
+        return self.inner.excluding(cols, rows, mid, adjacent)

@@ -14,6 +14,9 @@ edge itself has length :math:`D` inside the paths:
     C(p,s) = \\min(\\min_{q_1 \\ne u} w(p,q_1) + M_2(q_1,s),\\; w(p,u) + B_s).
 
 In the authors' convention all paths use :math:`w` (plain tables).
+The excluded middle node is always adjacent to the pair's end (u -> v, v -> s,
+u -> v -> s), so the tables skip their range checks (``adjacent=True``); on
+padding slots the value is arbitrary and masked by zero mass.
 A point mass :math:`\\mu_u = \\delta_u` is the support :math:`\\{u\\}` with
 :math:`A_u = D` and :math:`C(u,s) = B_s` (likewise for :math:`\\nu_v`).
 """
@@ -55,7 +58,7 @@ def _a_values(tab, pid, pw, u, v, d, paper):
         return torch.zeros(pid.shape, dtype=torch.float64)
     p = pid.clamp_min(0)
     if paper:
-        return torch.minimum(tab.m2a.excluding(p, v[:, None], u[:, None]), pw + d[:, None])
+        return torch.minimum(tab.m2a.excluding(p, v[:, None], u[:, None], True), pw + d[:, None])
     return tab.m2a.best(p, v[:, None])
 
 
@@ -64,7 +67,7 @@ def _b_values(tab, sid, sw, u, v, d, paper):
         return torch.zeros(sid.shape, dtype=torch.float64)
     s = sid.clamp_min(0)
     if paper:
-        return torch.minimum(tab.m2b.excluding(s, u[:, None], v[:, None]), d[:, None] + sw)
+        return torch.minimum(tab.m2b.excluding(s, u[:, None], v[:, None], True), d[:, None] + sw)
     return tab.m2b.best(s, u[:, None])
 
 
@@ -74,7 +77,7 @@ def _c3_values(tab, pid, sid, pw, b, u, paper):
         return torch.full(shape, float("inf"), dtype=torch.float64)
     p, s = pid.clamp_min(0)[:, :, None], sid.clamp_min(0)[:, None, :]
     if paper:
-        return torch.minimum(tab.m3.excluding(p, s, u[:, None, None]), pw[:, :, None] + b[:, None, :])
+        return torch.minimum(tab.m3.excluding(p, s, u[:, None, None], True), pw[:, :, None] + b[:, None, :])
     return tab.m3.best(p, s)
 
 
