@@ -72,8 +72,7 @@ rule all:
 
 for _scale, _plan in PLANS.items():
     _cache = rel(_plan.cache)
-    _res = {r: {"threads": 1, "mem_mb": 2000, "runtime": 30, "gpu": 0, **_plan.resources.get(r, {})}
-            for r in pipeline.RULES}
+    _res = {r: _plan.rule_resources(r) for r in pipeline.RULES}
 
     rule:
         name: f"train_{_scale}"
@@ -140,8 +139,7 @@ for _scale, _plan in PLANS.items():
 
 
 _cache = rel(PLAN.cache)
-_nb = {"threads": 1, "mem_mb": 4000, "runtime": 30, **PLAN.resources.get("notebook", {})}
-_bk = {"threads": 1, "mem_mb": 2000, "runtime": 15, **PLAN.resources.get("book", {})}
+_nb, _bk = PLAN.rule_resources("notebook"), PLAN.rule_resources("book")
 
 
 rule notebook:

@@ -32,6 +32,13 @@ from .pruning.runs import ABLATIONS
 
 SCALES = ("smoke", "cpu", "paper")
 RULES = ("train", "curvature", "sweep", "notebook", "book")
+DEFAULT_RESOURCES = {
+    "train": {"threads": 1, "mem_mb": 2000, "runtime": 30, "gpu": 0},
+    "curvature": {"threads": 1, "mem_mb": 2000, "runtime": 30, "gpu": 0},
+    "sweep": {"threads": 1, "mem_mb": 2000, "runtime": 30, "gpu": 0},
+    "notebook": {"threads": 1, "mem_mb": 4000, "runtime": 30, "gpu": 0},
+    "book": {"threads": 1, "mem_mb": 2000, "runtime": 15, "gpu": 0},
+}
 TOP_KEYS = ("scale", "about", "cache", "book_dir", "calib_k", "models", "curvature",
             "sweeps", "chapters", "resources")
 MODEL_KEYS = ("name", "dataset", "model", "act", "scheme", "overrides")
@@ -116,6 +123,10 @@ class Plan:
     sweeps: dict = field(default_factory=dict)      # hash -> SweepJob
     chapters: dict = field(default_factory=dict)    # stem -> ChapterJob
     resources: dict = field(default_factory=dict)   # rule -> {threads, mem_mb, ...}
+
+    def rule_resources(self, rule: str) -> dict:
+        """threads, mem_mb, runtime (min) and gpu of a rule: the config's, over defaults."""
+        return {**DEFAULT_RESOURCES[rule], **self.resources.get(rule, {})}
 
     def model(self, name: str) -> ModelJob:
         return next(m for m in self.models.values() if m.name == name)

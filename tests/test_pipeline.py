@@ -168,3 +168,10 @@ def test_snakefile_refuses_bad_config(config, match):
     out = _snakemake("--config", *config)
     assert out.returncode != 0
     assert __import__("re").search(match, out.stdout + out.stderr), out.stdout + out.stderr
+
+
+def test_rule_resources_merge_the_config_over_the_defaults():
+    plan = pipeline.load_plan("cpu")
+    assert plan.rule_resources("train") == {"threads": 2, "mem_mb": 8000, "runtime": 90, "gpu": 0}
+    assert plan.rule_resources("book") == {"threads": 1, "mem_mb": 4000, "runtime": 15, "gpu": 0}
+    assert set(pipeline.DEFAULT_RESOURCES) == set(pipeline.RULES)

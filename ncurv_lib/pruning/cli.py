@@ -18,7 +18,7 @@ import time
 import pandas as pd
 
 from .metrics import summarize
-from .runs import SweepConfig, load_or_sweep
+from .runs import ABLATIONS, SweepConfig, load_or_sweep
 from .sweeps import GRIDS
 
 SCORER_CHOICES = ("magnitude", "snip", "synflow", "curvature", "all")
@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calib-k", type=int, default=0,
                         help="curvature calibration examples per class (0: paper's)")
     parser.add_argument("--ablation", default="full",
-                        choices=("full", "cost", "distribution", "baseline"),
+                        choices=tuple(ABLATIONS),
                         help="curvature: neural modules on (Fig. 6 ablation)")
     parser.add_argument("--calib-classes", type=int, nargs="+", default=(),
                         help="curvature calibration examples of these classes only")
