@@ -31,8 +31,7 @@ CHUNK_EDGES = 20_000_000
 def chunk_size(model, x, chunk=None) -> int:
     """Examples per chunk: ``chunk`` if given (> 0), else as many as keep a chunk
     within ``CHUNK_EDGES`` edges (at least one)."""
-    if chunk is not None and int(chunk) < 0:
-        raise ValueError(f"chunk must be >= 0 (0: automatic), got {chunk}")
+    _check_chunk(chunk)
     if chunk:
         return int(chunk)
     from .chain import layer_chain
@@ -40,6 +39,11 @@ def chunk_size(model, x, chunk=None) -> int:
     positions = _positions(model, x[:1], [s.module for s in stages])
     per_example = sum(int((s.module.weight != 0).sum()) * p for s, p in zip(stages, positions))
     return max(1, CHUNK_EDGES // max(per_example, 1))
+
+
+def _check_chunk(chunk):
+    if chunk is not None and int(chunk) < 0:
+        raise ValueError(f"chunk must be >= 0 (0: automatic), got {chunk}")
 
 
 def _positions(model, x, modules):
@@ -70,21 +74,16 @@ def _chunked_scores(model, x, cfg, path, key, chunk, progress):
     step = chunk_size(model, x, chunk)
     bounds = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
     if len(bounds) == 1:
-        stats = Stats()
-        tic = time.perf_counter()
-        scores = parameter_curvature(model, x, cfg, progress=progress, stats=stats)
-        return scores, _counters(stats), time.perf_counter() - tic
+        return _one_pass(model, x, cfg, progress)
     merged, totals, seconds, parts = None, {}, 0.0, []
     for i, (lo, hi) in enumerate(tqdm(bounds, disable=not progress, desc="curvature chunks",
                                       unit="chunk")):
         part_path = path.with_name(f"{path.stem}.chunk{i}.partial.pt")
         part = torch_load_or_none(part_path)
         if not (isinstance(part, dict) and part.get("key") == key and part.get("range") == [lo, hi]):
-            stats = Stats()
-            tic = time.perf_counter()
-            scores = parameter_curvature(model, x[lo:hi], cfg, progress=progress, stats=stats)
-            part = {"key": key, "range": [lo, hi], "scores": scores, "stats": _counters(stats),
-                    "seconds": time.perf_counter() - tic}
+            scores, counters, secs = _one_pass(model, x[lo:hi], cfg, progress)
+            part = {"key": key, "range": [lo, hi], "scores": scores, "stats": counters,
+                    "seconds": secs}
             atomic_torch_save(part, part_path)
         parts.append(part_path)
         merged = part["scores"] if merged is None else {
@@ -94,8 +93,13 @@ def _chunked_scores(model, x, cfg, path, key, chunk, progress):
     return merged, {**totals, "chunks": len(bounds), "partials": parts}, seconds
 
 
-def _counters(stats):
-    return {k: v for k, v in dataclasses.asdict(stats).items() if k != "per_layer"}
+def _one_pass(model, x, cfg, progress):
+    """(scores, counters, seconds) of one parameter_curvature call."""
+    stats = Stats()
+    tic = time.perf_counter()
+    scores = parameter_curvature(model, x, cfg, progress=progress, stats=stats)
+    counters = {k: v for k, v in dataclasses.asdict(stats).items() if k != "per_layer"}
+    return scores, counters, time.perf_counter() - tic
 
 
 def score_key(train_cfg, calib_ids, cfg: CurvatureConfig) -> dict:
@@ -140,8 +144,7 @@ def cached_parameter_curvature(train_cfg, convention="paper", neural_distributio
     """
     from .. import data, train
     from ..cache import artifact_path, atomic_torch_save, atomic_write_json, torch_load_or_none
-    if chunk is not None and int(chunk) < 0:
-        raise ValueError(f"chunk must be >= 0 (0: automatic), got {chunk}")
+    _check_chunk(chunk)
     model, _ = train.load_or_train(train_cfg, progress=progress)
     ids = data.calibration_indices(model, train_cfg.dataset, calib_k, classes=calib_classes)
     cfg = CurvatureConfig(convention=convention, neural_distribution=neural_distribution,

@@ -32,6 +32,8 @@ so a two-hop offset lies in :math:`[0, (k_Y-1) d_Y s_X + (k_X-1) d_X]`.
 >>> bool(torch.equal(best, dense.best) and torch.equal(second, dense.second))
 True
 """
+import math
+
 import torch
 
 INF = float("inf")
@@ -67,11 +69,6 @@ def _min_top2(m, dim):
 def _code_or_none(code, ok):
     """Middle-node codes, -2 (matches no table entry) where ``ok`` is False."""
     return torch.where(ok, code, torch.full_like(code, -2))
-
-
-def _numel(shape):
-    c, h, w = shape
-    return c * h * w
 
 
 def _split(ids, shape):
@@ -171,8 +168,8 @@ class ConvTwoHop(_OffsetPaths):
             (gy.stride[0] * gx.stride[0], gy.stride[1] * gx.stride[1]))
         # per-node parts of a middle node's code (decoded once, not per lookup)
         kyh, kyw = gy.lengths.shape[2:]
-        c1, qy, qx = _split(torch.arange(_numel(gy.in_shape)), gy.in_shape)
-        _, vy, vx = _split(torch.arange(_numel(gy.out_shape)), gy.out_shape)
+        c1, qy, qx = _split(torch.arange(math.prod(gy.in_shape)), gy.in_shape)
+        _, vy, vx = _split(torch.arange(math.prod(gy.out_shape)), gy.out_shape)
         self._q = (c1 * (kyh * kyw), qy, qx)
         self._v = (vy * gy.stride[0], vx * gy.stride[1])
 
@@ -188,9 +185,6 @@ class ConvTwoHop(_OffsetPaths):
         ry, rx = qy - self._v[0][v], qx - self._v[1][v]
         if gy.dilation == (1, 1) and adjacent:
             code = qc + ry * kyw + rx
-        elif gy.dilation == (1, 1):
-            ok = (ry >= 0) & (ry < kyh) & (rx >= 0) & (rx < kyw)
-            code = _code_or_none(qc + ry * kyw + rx, ok)
         else:
             ah, aw = ry // gy.dilation[0], rx // gy.dilation[1]
             code = _code_or_none(qc + ah * kyw + aw,
@@ -254,8 +248,8 @@ class ConvThreeHop(_OffsetPaths):
             gx.in_shape, gz.out_shape, gx.padding,
             (self.f[0] * gx.stride[0], self.f[1] * gx.stride[1]))
         o2y, o2x = self.o2
-        c1, qy, qx = _split(torch.arange(_numel(gy.in_shape)), gy.in_shape)
-        _, sy, sx = _split(torch.arange(_numel(gz.out_shape)), gz.out_shape)
+        c1, qy, qx = _split(torch.arange(math.prod(gy.in_shape)), gy.in_shape)
+        _, sy, sx = _split(torch.arange(math.prod(gz.out_shape)), gz.out_shape)
         self._q = (c1 * (o2y * o2x), qy, qx)
         self._s = (sy * self.f[0], sx * self.f[1])
 
