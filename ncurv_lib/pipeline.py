@@ -372,6 +372,7 @@ def plan_sweeps(plan: Plan, methods=None, per_layer=None, models=None, conventio
                 or (s.scorer == "curvature"
                     and not _wanted(s, convention, ablation, calib or plan.calib_k))):
             continue
+        _say_if_missing(s, job.model)
         table = load_or_sweep(s, progress=progress)
         tables.append(table.assign(name=job.model, convention=s.convention,
                                    ablation=s.ablation, calib_k=s.calib_k,
@@ -379,6 +380,16 @@ def plan_sweeps(plan: Plan, methods=None, per_layer=None, models=None, conventio
     if not tables:
         return pd.DataFrame()
     return pd.concat(tables, ignore_index=True)
+
+
+def _say_if_missing(s, name) -> None:
+    """A line on stderr before a sweep is computed in place: at cpu or paper scale that can
+    take minutes to hours."""
+    import sys
+    from .pruning.runs import sweep_path
+    if not sweep_path(s).exists():
+        print(f"ncurv: sweep {name} / {s.method} is not cached, computing it now "
+              f"(`make workflow SCALE=...` computes every sweep ahead, in parallel)", file=sys.stderr)
 
 
 def _wanted(s, convention, ablation, calib) -> bool:

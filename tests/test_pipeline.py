@@ -46,7 +46,12 @@ def test_job_counts_per_scale():
     chapters = len(pipeline.notebook_sources())
     assert counts["smoke"] == {"train": 13, "curvature": 8, "sweep": 20,
                                "notebook": chapters, "book": 1}
-    assert counts["cpu"]["train"] == 17 and counts["cpu"]["sweep"] == 8 * 5 + 3 + 4 + 3 + 5 + 2  # ablation "full" = calib [0]
+    # cpu sweeps: 9 models x 5 scorers + 3 (2 VGG9 Tanh, CIFAR-100) x 3 + 4 per-layer +
+    # 3 ablations (the "full" one is the Fig. 3 sweep) + 5 calibration sets + 2 authors;
+    # scores: the 9 models, 3 ablations, 5 sets, authors
+    assert counts["cpu"]["train"] == 17
+    assert counts["cpu"]["sweep"] == 9 * 5 + 3 * 3 + 4 + 3 + 5 + 2
+    assert counts["cpu"]["curvature"] == 9 + 3 + 5 + 1
     # every model; VGG9 ablations; 6 calibration sets x 2 models; authors x 3
     assert counts["paper"]["curvature"] == 17 + 3 + 12 + 3
 
@@ -175,3 +180,14 @@ def test_rule_resources_merge_the_config_over_the_defaults():
     assert plan.rule_resources("train") == {"threads": 2, "mem_mb": 8000, "runtime": 90, "gpu": 0}
     assert plan.rule_resources("book") == {"threads": 1, "mem_mb": 4000, "runtime": 15, "gpu": 0}
     assert set(pipeline.DEFAULT_RESOURCES) == set(pipeline.RULES)
+
+
+def test_plan_sweeps_says_when_it_computes_in_place(monkeypatch, tmp_path, capsys):
+    job = next(iter(pipeline.load_plan("cpu").sweeps.values()))
+    pipeline._say_if_missing(job.sweep, job.model)             # committed: silent
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("NCURV_CACHE", str(tmp_path))           # an empty cache
+    pipeline._say_if_missing(job.sweep, job.model)
+    err = capsys.readouterr().err
+    assert f"sweep {job.model} / {job.sweep.method} is not cached" in err
+    assert "make workflow" in err

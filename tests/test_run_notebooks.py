@@ -34,9 +34,23 @@ def test_committed_cpu_chapters_are_up_to_date(monkeypatch):
         src, out = REPO / "notebooks" / f"{stem}.py", REPO / "book" / f"{stem}.ipynb"
         assert f"book/{stem}.ipynb" in tracked, f"{out} is not committed"
         digest = hashlib.sha256(src.read_bytes()).hexdigest()
-        assert run_notebooks._up_to_date(out, digest, {"scale": ch.scale}), f"{out} is stale"
+        assert run_notebooks._up_to_date(out, digest, {"scale": ch.scale}, ch.hash), \
+            f"{out} is stale"
         manifest = plan.chapter_path(stem).relative_to(REPO).as_posix()
         assert manifest in tracked, f"{manifest} is not committed"
+
+
+def test_new_artifacts_make_a_chapter_stale(tmp_path):
+    """Same source and parameters, but the chapter hash (what it reads) changed."""
+    out = tmp_path / "x.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["ncurv"] = {"source_sha256": "ab", "parameters": {"scale": "cpu"},
+                            "chapter_hash": "h1", "wall_time_s": 1.0}
+    nbformat.write(nb, out)
+    assert run_notebooks._up_to_date(out, "ab", {"scale": "cpu"}, "h1")
+    assert not run_notebooks._up_to_date(out, "ab", {"scale": "cpu"}, "h2")
+    assert not run_notebooks._up_to_date(out, "ac", {"scale": "cpu"}, "h1")
+    assert not run_notebooks._up_to_date(out, "ab", {"scale": "smoke"}, "h1")
 
 
 def test_manifest_names_the_executed_notebook(tmp_path):

@@ -8,7 +8,8 @@ Each ``notebooks/NN_name.py`` becomes ``<out>/NN_name.ipynb`` (``<out>``: the sc
 config (``config/<scale>.yaml``) says at which scale each chapter runs (a chapter may
 run at a smaller one while its artifacts are missing) and the chapter reads the cache
 of that scale. A notebook is skipped when its executed copy already records the same
-source hash and parameters (``--force`` re-runs it), so the executed chapters
+source hash, parameters and chapter hash (the plan's hash of the artifacts it reads:
+new sweeps re-run it) (``--force`` re-runs it), so the executed chapters
 committed in ``book/`` are reused as they are. The workflow (``Snakefile``) calls this
 once per chapter with ``--manifest``: a small JSON file naming the executed notebook,
 its scale and its wall time.
@@ -40,17 +41,20 @@ def _literal(text):
         return text
 
 
-def _up_to_date(out: Path, digest: str, params: dict) -> bool:
+def _up_to_date(out: Path, digest: str, params: dict, chapter_hash: str) -> bool:
+    """Whether ``out`` was executed from this source, with these parameters, over the
+    artifacts ``chapter_hash`` names (the plan's hash of what the chapter reads)."""
     if not out.exists():
         return False
     meta = nbformat.read(out, as_version=4).metadata.get("ncurv", {})
-    return meta.get("source_sha256") == digest and meta.get("parameters") == params
+    return (meta.get("source_sha256") == digest and meta.get("parameters") == params
+            and meta.get("chapter_hash") == chapter_hash)
 
 
-def execute(src: Path, out: Path, params: dict, force: bool) -> float:
+def execute(src: Path, out: Path, params: dict, force: bool, chapter_hash: str) -> float:
     """Execute one notebook source into ``out``; returns the wall time (0 if skipped)."""
     digest = hashlib.sha256(src.read_bytes()).hexdigest()
-    if not force and _up_to_date(out, digest, params):
+    if not force and _up_to_date(out, digest, params, chapter_hash):
         print(f"  {src.name}: up to date, skipped")
         return 0.0
     nb = jupytext.read(src)
@@ -77,7 +81,7 @@ def execute(src: Path, out: Path, params: dict, force: bool) -> float:
             if "parameters" in tags and "remove-cell" not in tags:
                 cell.metadata["tags"] = tags + ["remove-cell"]
         done.metadata["ncurv"] = {"source_sha256": digest, "parameters": params,
-                                  "wall_time_s": round(wall, 2)}
+                                  "chapter_hash": chapter_hash, "wall_time_s": round(wall, 2)}
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_suffix(".ipynb.tmp")
         nbformat.write(done, partial)
@@ -125,7 +129,7 @@ def main(argv=None) -> int:
         try:
             out = out_dir / f"{stem}.ipynb"
             execute(REPO / "notebooks" / f"{stem}.py", out, {"scale": scale, **extra},
-                    args.force)
+                    args.force, plan.chapters[stem].hash)
         finally:
             if saved is None:
                 del os.environ["NCURV_CACHE"]
