@@ -354,8 +354,9 @@ def chapter_inputs(plan: Plan, stem: str, plans: dict) -> list[Path]:
 
 def plan_sweeps(plan: Plan, methods=None, per_layer=None, models=None, convention="paper",
                 progress=False, ablation="full", calib=False) -> "pd.DataFrame":
-    """The sweep tables a plan lists, concatenated, with a ``name`` column (the model's
-    name in the config). Filters: ``methods``, ``per_layer`` (True / False / None: both),
+    """The sweep tables a plan lists, concatenated, with ``model`` and ``name`` set to the
+    model's name in the config (unique, unlike the sweep's own label, kept as
+    ``model_label``: models that differ only in overrides share it). Filters: ``methods``, ``per_layer`` (True / False / None: both),
     ``models`` (names); curvature sweeps of ``convention`` and ``ablation`` (None: any)
     and, unless ``calib`` is True, only those on the scale's calibration set. Tables come
     from the cache (computed when missing); curvature sweeps get ``ablation``,
@@ -374,7 +375,8 @@ def plan_sweeps(plan: Plan, methods=None, per_layer=None, models=None, conventio
             continue
         _say_if_missing(s, job.model)
         table = load_or_sweep(s, progress=progress)
-        tables.append(table.assign(name=job.model, convention=s.convention,
+        tables.append(table.assign(model_label=table["model"], model=job.model,
+                                   name=job.model, convention=s.convention,
                                    ablation=s.ablation, calib_k=s.calib_k,
                                    calib_classes=",".join(map(str, s.calib_classes))))
     if not tables:

@@ -46,12 +46,12 @@ def test_job_counts_per_scale():
     chapters = len(pipeline.notebook_sources())
     assert counts["smoke"] == {"train": 13, "curvature": 8, "sweep": 20,
                                "notebook": chapters, "book": 1}
-    # cpu sweeps: 9 models x 5 scorers + 3 (2 VGG9 Tanh, CIFAR-100) x 3 + 4 per-layer +
-    # 3 ablations (the "full" one is the Fig. 3 sweep) + 5 calibration sets + 2 authors;
-    # scores: the 9 models, 3 ablations, 5 sets, authors
+    # cpu sweeps: 9 models x 5 scorers + 3 (2 VGG9 Tanh, CIFAR-100) x 3 + 2 weight decays
+    # x 2 + 4 per-layer + 3 ablations (the "full" one is the Fig. 3 sweep) + 5 calibration
+    # sets + 2 authors; scores: the 9 + 2 models, 3 ablations, 5 sets, authors
     assert counts["cpu"]["train"] == 17
-    assert counts["cpu"]["sweep"] == 9 * 5 + 3 * 3 + 4 + 3 + 5 + 2
-    assert counts["cpu"]["curvature"] == 9 + 3 + 5 + 1
+    assert counts["cpu"]["sweep"] == 9 * 5 + 3 * 3 + 2 * 2 + 4 + 3 + 5 + 2
+    assert counts["cpu"]["curvature"] == 9 + 2 + 3 + 5 + 1
     # every model; VGG9 ablations; 6 calibration sets x 2 models; authors x 3
     assert counts["paper"]["curvature"] == 17 + 3 + 12 + 3
 
@@ -191,3 +191,22 @@ def test_plan_sweeps_says_when_it_computes_in_place(monkeypatch, tmp_path, capsy
     err = capsys.readouterr().err
     assert f"sweep {job.model} / {job.sweep.method} is not cached" in err
     assert "make workflow" in err
+
+
+def test_plan_sweeps_keeps_models_with_one_label_apart():
+    """vgg9-relu-wd and vgg9-relu-wd1e-5 share the label vgg9-cifar10-relu-wd; their
+    curves must not be merged when summarised by model."""
+    from ncurv_lib.pruning.metrics import summarize
+    from ncurv_lib.pruning.runs import load_or_sweep
+    plan = pipeline.load_plan("cpu")
+    names = ["vgg9-relu-wd", "vgg9-relu-wd1e-5"]
+    t = pipeline.plan_sweeps(plan, methods=["magnitude"], per_layer=False, models=names)
+    assert set(t.model) == set(names) and t.model_label.nunique() == 1
+    s = summarize(t[t.grid == "common"]).set_index("model")["max_removable_fraction"]
+    for n in names:
+        job = next(j for j in plan.sweeps.values()
+                   if j.model == n and j.sweep.method == "magnitude"
+                   and not j.sweep.cache_key()["per_layer"])
+        own = load_or_sweep(job.sweep)
+        assert s[n] == summarize(own[own.grid == "common"])["max_removable_fraction"].iloc[0]
+    assert len(t) == 2 * len(own)
