@@ -26,15 +26,12 @@ single active row (or column) is solved greedily, exactly.
 >>> reduced_ot(mu, mu, c)[0].tolist()
 [-2.0]
 """
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import ot
 import torch
 
 NUM_ITER_MAX = 10_000_000
 OPTIMAL = 1
-MIN_LPS_PER_THREAD = 8       # smaller batches are solved in the calling thread
 
 
 def _network_simplex():
@@ -80,38 +77,16 @@ def _emd(a, b, m):
 def _lp(mu, nu, c, rows, cols):
     """One reduced LP with a dummy row/column for the inactive mass."""
     a, b = mu[rows], nu[cols]
+    m = c[np.ix_(rows, cols)]
     ra, rb = 1.0 - a.sum(), 1.0 - b.sum()
-    pad_r, pad_c = int(ra > 1e-14), int(rb > 1e-14)
-    m = np.zeros((rows.size + pad_r, cols.size + pad_c))
-    m[:rows.size, :cols.size] = c[rows][:, cols]
-    if pad_r:
+    if ra > 1e-14:
         a = np.append(a, ra)
-    if pad_c:
+        m = np.vstack([m, np.zeros((1, m.shape[1]))])
+    if rb > 1e-14:
         b = np.append(b, rb)
-    return _emd(a / a.sum(), b / b.sum(), m)
-
-
-def lp_threads():
-    """Worker threads for the transport problems: torch's intra-op thread count
-    (POT's network simplex releases the GIL, so the LPs of a batch run in parallel)."""
-    return max(1, torch.get_num_threads())
-
-
-def _solve_all(mu_n, nu_n, c_n, ra, ca):
-    """Values of the reduced LPs of a batch, in order, on :func:`lp_threads` threads."""
-    def run(idx):
-        return [_lp(mu_n[i], nu_n[i], c_n[i], np.flatnonzero(ra[i]), np.flatnonzero(ca[i]))
-                for i in idx]
-
-    n, workers = len(mu_n), min(lp_threads(), len(mu_n) // MIN_LPS_PER_THREAD)
-    if workers <= 1:
-        return run(range(n))
-    pool = ThreadPoolExecutor(max_workers=workers)
-    try:    # a few slices per thread even out unequal LP sizes
-        parts = pool.map(run, np.array_split(np.arange(n), 4 * workers))
-        return [v for part in parts for v in part]
-    finally:    # on an error or ^C, drop the slices not started yet
-        pool.shutdown(wait=True, cancel_futures=True)
+        m = np.hstack([m, np.zeros((m.shape[0], 1))])
+    a, b = a / a.sum(), b / b.sum()
+    return _emd(a, b, np.ascontiguousarray(m))
 
 
 def reduced_ot(mu, nu, c, solve=True):
@@ -137,7 +112,7 @@ def reduced_ot(mu, nu, c, solve=True):
     pending : (E,) bool
         Problems left unsolved (only when ``solve`` is False).
     n_lp : int
-        Number of transport problems solved (POT's network simplex).
+        Number of transport problems sent to ``ot.emd2``.
     """
     neg = c < 0
     row_act, col_act = neg.any(dim=2), neg.any(dim=1)
@@ -167,5 +142,7 @@ def reduced_ot(mu, nu, c, solve=True):
         return lo, hi, many_mask, 0
     mu_n, nu_n, c_n = mu[many].numpy(), nu[many].numpy(), c[many].numpy()
     ra, ca = row_act[many].numpy(), col_act[many].numpy()
-    value[many] = torch.tensor(_solve_all(mu_n, nu_n, c_n, ra, ca), dtype=torch.float64)
+    value[many] = torch.tensor([
+        _lp(mu_n[i], nu_n[i], c_n[i], np.nonzero(ra[i])[0], np.nonzero(ca[i])[0])
+        for i in range(many.numel())], dtype=torch.float64)
     return value, value.clone(), many_mask & False, int(many.numel())
