@@ -115,10 +115,9 @@ if len(t):
              for m, cls in zip(n, t.calib_classes)]
     t = t.assign(model=label, examples=n)
     s = summarize(t[t.grid == "common"]).set_index("model")
-    order = t.drop_duplicates("model").sort_values("examples").model
-    f = s.loc[order, "max_removable_fraction"]
-    full = f.iloc[-1]
-    few = f[[m >= 10 for m in t.drop_duplicates("model").sort_values("examples").examples]]
+    sets = t.drop_duplicates("model").sort_values("examples")
+    f = s.loc[sets.model, "max_removable_fraction"]
+    full, few = f.iloc[-1], f[(sets.examples >= 10).to_numpy()]
     worse, suffice = f.iloc[0] < full, bool((few.round(2) >= round(full, 2) - 0.05 - 1e-9).all())
     claim("A few calibration examples suffice (10 or more within 0.05 of the full set); "
           "one example of one class is worse (Fig. 7)", "7",
