@@ -357,8 +357,9 @@ def plan_sweeps(plan: Plan, methods=None, per_layer=None, models=None, conventio
     """The sweep tables a plan lists, concatenated, with ``model`` and ``name`` set to the
     model's name in the config (unique, unlike the sweep's own label, kept as
     ``model_label``: models that differ only in overrides share it). Filters:
-    ``methods``, ``per_layer`` (True / False / None: both), ``models`` (names); curvature sweeps of ``convention`` and ``ablation`` (None: any)
-    and, unless ``calib`` is True, only those on the scale's calibration set. Tables come
+    ``methods``, ``per_layer`` (True / False / None: both), ``models`` (names);
+    curvature sweeps of ``convention`` and ``ablation`` (None: any) and, unless
+    ``calib`` is True, only those on the scale's calibration set. Tables come
     from the cache (computed when missing); curvature sweeps get ``ablation``,
     ``convention``, ``calib_k`` and ``calib_classes`` columns."""
     import pandas as pd
