@@ -25,7 +25,8 @@ drop = 0.01
 # %%
 import pandas as pd
 
-from ncurv_lib import data, pipeline
+from ncurv_lib import pipeline
+from ncurv_lib.pruning import figures
 from ncurv_lib.pruning.metrics import summarize
 
 print(f"executed at scale={scale!r}")
@@ -107,13 +108,8 @@ if len(t):      # the model(s) swept at several calibration sizes (chapter 7), n
     sizes = t.groupby("name").apply(lambda g: g.groupby(["calib_k", "calib_classes"]).ngroups)
     t = t[t.name == sizes.idxmax()] if sizes.max() >= 3 else t.iloc[:0]
 if len(t):
-    ds = t.dataset.iloc[0]
-    n = [data.calibration_size(ds, k, [int(c) for c in cls.split(",")] if cls else None)
-         for k, cls in zip(t.calib_k, t.calib_classes)]
-    label = [f"{m} ex." + (f" (label {cls})" if cls.isdigit() else
-                           f" (labels {cls.split(',')[0]}-{cls.split(',')[-1]})" if cls else "")
-             for m, cls in zip(n, t.calib_classes)]
-    t = t.assign(model=label, examples=n)
+    t = figures.calibration_sets(t)
+    t = t.assign(model=t.set)
     s = summarize(t[t.grid == "common"]).set_index("model")
     sets = t.drop_duplicates("model").sort_values("examples")
     f = s.loc[sets.model, "max_removable_fraction"]
@@ -122,7 +118,7 @@ if len(t):
     claim("A few calibration examples suffice (10 or more within 0.05 of the full set); "
           "one example of one class is worse (Fig. 7)", "7",
           "reproduced" if worse and suffice else "partly" if worse or suffice else "not",
-          f"{t.name.iloc[0]}: " + ", ".join(
+          f"{t.name.iloc[0]}, by calibration examples: " + ", ".join(
               f"{k}: {v:.2f}" for k, v in f.items()))
 
 # %%

@@ -28,7 +28,8 @@ featured = "lenet5-relu-ce"
 # %%
 import matplotlib.pyplot as plt
 
-from ncurv_lib import data, pipeline, plotting
+from ncurv_lib import pipeline, plotting
+from ncurv_lib.pruning import figures
 from ncurv_lib.pruning.metrics import summarize
 
 plotting.use_style()
@@ -38,12 +39,7 @@ print(f"executed at scale={scale!r}")
 plan = pipeline.load_plan(scale)
 table = pipeline.plan_sweeps(plan, methods=["curvature-positive"], per_layer=False,
                              models=[featured], calib=True)
-table = table[(table.grid == "common")].copy()
-dataset = plan.model(featured).train.dataset
-table["examples"] = [data.calibration_size(dataset, k, [int(c) for c in cls.split(",")] if cls else None)
-                     for k, cls in zip(table.calib_k, table.calib_classes)]
-table["set"] = [f"{n} (label 0)" if cls == "0" else f"{n} (labels 0-4)" if cls == "0,1,2,3,4"
-                else str(n) for n, cls in zip(table.examples, table.calib_classes)]
+table = figures.calibration_sets(table[(table.grid == "common")])
 sets = table.drop_duplicates("set").sort_values("examples")["set"].tolist()
 print(f"{featured}: calibration sets {', '.join(sets)}")
 

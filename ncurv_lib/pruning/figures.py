@@ -78,3 +78,23 @@ def layer_labels(model) -> dict:
         counts[kind] += 1
         out[name] = f"{kind}{counts[kind]} ({w.numel():,} weights)"
     return out
+
+
+def calibration_sets(table):
+    """``table`` (curvature sweeps with ``dataset``, ``calib_k``, ``calib_classes``) with
+    ``examples`` (the calibration set's size) and ``set`` (its label: ``"1 (label 0)"``,
+    ``"5 (labels 0-4)"``, ``"100"``) added.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"dataset": "mnist", "calib_k": [1, 1, 0],
+    ...                   "calib_classes": ["0", "0,1,2,3,4", ""]})
+    >>> calibration_sets(t)["set"].tolist()
+    ['1 (label 0)', '5 (labels 0-4)', '100']
+    """
+    from .. import data
+    classes = [[int(c) for c in cls.split(",")] if cls else None for cls in table.calib_classes]
+    n = [data.calibration_size(ds, k, c)
+         for ds, k, c in zip(table.dataset, table.calib_k, classes)]
+    label = [f"{m}" + ("" if not c else f" (label {c[0]})" if len(c) == 1
+                       else f" (labels {c[0]}-{c[-1]})") for m, c in zip(n, classes)]
+    return table.assign(examples=n, set=label)
