@@ -57,3 +57,45 @@ def test_branch_and_bound_skips_most_edges():
     regular = stats.edges - stats.special
     assert regular == 12 * (6 * 9 + 9 * 8 - 4 + 8 * 7 + 7 * 3)
     assert stats.evaluated <= regular // 2
+
+
+@pytest.mark.parametrize("act,convention", [("relu", "paper"), ("tanh", "authors")])
+def test_upper_gives_the_exact_minimum_with_earlier_scores(act, convention):
+    """Started from the scores of other examples (and from arbitrary values, some below
+    the true minimum), the result is the elementwise minimum, exactly, and fewer edges
+    are evaluated than without."""
+    cfg = nc.CurvatureConfig(convention=convention)
+    work = {"cold": 0, "warm": 0}
+    for model, x in (wide_mlp(act, 5), tiny_cnn(act)):
+        first, rest = x[: x.shape[0] // 2], x[x.shape[0] // 2:]
+        whole = brute_minimum(model, x, cfg)
+        own = brute_minimum(model, rest, cfg)
+        earlier = nc.parameter_curvature(model, first, cfg)
+        cold, warm = Stats(), Stats()
+        nc.parameter_curvature(model, rest, cfg, stats=cold)
+        pc = nc.parameter_curvature(model, rest, cfg, stats=warm, upper=earlier)
+        for key in pc:
+            torch.testing.assert_close(pc[key], whole[key], rtol=0, atol=1e-12)
+        assert warm.evaluated <= cold.evaluated and warm.bounded <= cold.bounded
+        work["cold"] += cold.evaluated + cold.bounded
+        work["warm"] += warm.evaluated + warm.bounded
+        g = torch.Generator().manual_seed(1)
+        odd = {k: torch.where(torch.rand(v.shape, generator=g) < 0.3, math.inf,
+                              v - torch.rand(v.shape, generator=g, dtype=torch.float64)
+                              + 0.5) for k, v in own.items()}
+        pc = nc.parameter_curvature(model, rest, cfg, upper=odd)
+        for key in pc:
+            torch.testing.assert_close(pc[key], torch.minimum(odd[key], own[key]), rtol=0,
+                                       atol=1e-12)
+    assert work["warm"] < work["cold"]
+
+
+def test_upper_must_match_the_weights():
+    model, x = wide_mlp("relu", 6)
+    good = nc.parameter_curvature(model, x[:2])
+    with pytest.raises(ValueError, match="lacks '2.weight'"):
+        nc.parameter_curvature(model, x, upper={k: v for k, v in good.items() if k != "2.weight"})
+    with pytest.raises(ValueError, match="shape"):
+        nc.parameter_curvature(model, x, upper={**good, "0.weight": torch.zeros(3)})
+    with pytest.raises(ValueError, match="NaN"):
+        nc.parameter_curvature(model, x, upper={**good, "0.weight": good["0.weight"] * math.nan})

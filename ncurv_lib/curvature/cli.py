@@ -67,6 +67,9 @@ def _positions(model, x, modules):
 def _chunked_scores(model, x, cfg, path, key, chunk, progress):
     """Scores of ``x`` in chunks of examples, each kept in a partial file until the merge.
 
+    Each chunk starts from the minimum of the chunks before it (``upper`` of
+    :func:`parameter_curvature`), so it only evaluates edges that can still lower
+    a score; a partial file holds that running minimum.
     Returns (scores, stats dict, seconds): the elementwise minimum over the chunks.
     """
     from ..cache import atomic_torch_save, torch_load_or_none
@@ -81,7 +84,7 @@ def _chunked_scores(model, x, cfg, path, key, chunk, progress):
         part_path = path.with_name(f"{path.stem}.chunk{i}.partial.pt")
         part = torch_load_or_none(part_path)
         if not (isinstance(part, dict) and part.get("key") == key and part.get("range") == [lo, hi]):
-            scores, counters, secs = _one_pass(model, x[lo:hi], cfg, progress)
+            scores, counters, secs = _one_pass(model, x[lo:hi], cfg, progress, upper=merged)
             part = {"key": key, "range": [lo, hi], "scores": scores, "stats": counters,
                     "seconds": secs}
             atomic_torch_save(part, part_path)
@@ -93,11 +96,11 @@ def _chunked_scores(model, x, cfg, path, key, chunk, progress):
     return merged, {**totals, "chunks": len(bounds), "partials": parts}, seconds
 
 
-def _one_pass(model, x, cfg, progress):
+def _one_pass(model, x, cfg, progress, upper=None):
     """(scores, counters, seconds) of one parameter_curvature call."""
     stats = Stats()
     tic = time.perf_counter()
-    scores = parameter_curvature(model, x, cfg, progress=progress, stats=stats)
+    scores = parameter_curvature(model, x, cfg, progress=progress, stats=stats, upper=upper)
     counters = {k: v for k, v in dataclasses.asdict(stats).items() if k != "per_layer"}
     return scores, counters, time.perf_counter() - tic
 

@@ -25,11 +25,23 @@ from tqdm import tqdm
 from .api import CurvatureConfig, Stats, _layer, _layer_bounds, _prepare, _supports
 
 
-def _bounds(cfg, mdl, n_examples, stats, progress):
-    """Pass 1: best exact values per parameter and, per transition, the open
-    candidates (example, edge, bound) whose bound is below that best."""
-    best = [torch.full((int(tr.param.max()) + 1 if tr.param.numel() else 0,), float("inf"),
-                       dtype=torch.float64) for tr in mdl.trs]
+def _start(mdl, upper):
+    """Initial best value of every parameter of every transition: +inf, or ``upper``."""
+    best = []
+    for t, tr in enumerate(mdl.trs):
+        n = int(tr.param.max()) + 1 if tr.param.numel() else 0
+        key = f"{mdl.chain.stages[t].name}.weight"
+        if upper is None:
+            best.append(torch.full((n,), float("inf"), dtype=torch.float64))
+        else:
+            best.append(upper[key].detach().to(torch.float64).reshape(-1)[:n].clone())
+    return best
+
+
+def _bounds(cfg, mdl, n_examples, stats, progress, upper=None):
+    """Pass 1: best exact values per parameter (from ``upper`` if given) and, per
+    transition, the open candidates (example, edge, bound) below that best."""
+    best = _start(mdl, upper)
     cands = [[] for _ in mdl.trs]
     supports = []
     for n in tqdm(range(n_examples), disable=not progress, desc="curvature bounds",
@@ -104,7 +116,7 @@ def _refine(cfg, mdl, t, best, cand, supports, stats):
         _rounds(cfg, mdl, t, best, left, supports, stats, solve=True)
 
 
-def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None):
+def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper=None):
     """Score of every Linear/Conv2d weight: min curvature over examples and edges (Alg. 1).
 
     Exact (equal to the minimum of :func:`edge_curvature`), computed by branch
@@ -120,6 +132,11 @@ def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None):
         Progress bars over examples and transitions.
     stats : Stats, optional
         Filled with counters (edges, special values, exact evaluations, LPs).
+    upper : dict[str, torch.Tensor], optional
+        Scores of the same keys and shapes known from other examples (e.g. an
+        earlier chunk of the calibration set). The result is then the exact
+        elementwise minimum of ``upper`` and this call's scores, and edges
+        whose bound is not below ``upper`` are never evaluated.
 
     Returns
     -------
@@ -130,14 +147,32 @@ def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None):
     cfg = cfg or CurvatureConfig()
     stats = stats if stats is not None else Stats()
     mdl = _prepare(model, x)
-    best, cands, supports = _bounds(cfg, mdl, x.shape[0], stats, progress)
+    _check_upper(mdl, upper)
+    best, cands, supports = _bounds(cfg, mdl, x.shape[0], stats, progress, upper)
     for t in tqdm(range(len(mdl.trs)), disable=not progress, desc="exact minima", unit="layer"):
         if any(c[1].numel() for c in cands[t]):
             _refine(cfg, mdl, t, best[t], cands[t], supports, stats)
     out = {}
     for t, stage in enumerate(mdl.chain.stages):
         w = stage.module.weight
-        full = torch.full((w.numel(),), float("inf"), dtype=torch.float64)
+        key = f"{stage.name}.weight"
+        full = (torch.full((w.numel(),), float("inf"), dtype=torch.float64) if upper is None
+                else upper[key].detach().to(torch.float64).reshape(-1).clone())
         full[:best[t].numel()] = best[t]
-        out[f"{stage.name}.weight"] = full.view(w.shape)
+        out[key] = full.view(w.shape)
     return out
+
+
+def _check_upper(mdl, upper):
+    """``upper`` must hold every weight's key with the weight's shape, and no NaN."""
+    if upper is None:
+        return
+    for stage in mdl.chain.stages:
+        key, shape = f"{stage.name}.weight", stage.module.weight.shape
+        if key not in upper:
+            raise ValueError(f"upper lacks {key!r}")
+        if tuple(upper[key].shape) != tuple(shape):
+            raise ValueError(f"upper[{key!r}] has shape {tuple(upper[key].shape)}, "
+                             f"the weight {tuple(shape)}")
+        if torch.isnan(upper[key]).any():
+            raise ValueError(f"upper[{key!r}] contains NaN")
