@@ -54,3 +54,20 @@ def test_simplex_failure_is_an_error(monkeypatch):
     monkeypatch.setattr(T.ot, "emd2", lambda *a, **k: (0.0, {"warning": "numItermax reached"}))
     with pytest.raises(RuntimeError, match="numItermax reached"):
         T.reduced_ot(mu, nu, c)
+
+
+def test_greedy_plan_is_feasible_and_beats_the_independent_coupling():
+    """An upper bound (a plan's cost) that is never below the optimum, mostly below
+    the independent coupling, and exact when one row carries all negative costs."""
+    mu, nu, c = _batch(200, 6, 7, seed=8)
+    val = T.reduced_ot(mu, nu, c)[0]
+    greedy = T._greedy_plan(mu, nu, c)
+    indep = torch.einsum("ep,eps,es->e", mu, c, nu)
+    assert (greedy >= val - 1e-12).all()
+    assert (greedy < indep - 1e-9).float().mean() > 0.8
+    one = c.clone()
+    one[:, 1:, :] = 0.0
+    torch.testing.assert_close(T._greedy_plan(mu, nu, one), T.reduced_ot(mu, nu, one)[0],
+                               rtol=0, atol=1e-14)
+    lo, hi, pending, _ = T.reduced_ot(mu, nu, c, solve=False)
+    assert (hi <= torch.minimum(indep, greedy) + 1e-15).all() and (hi >= val - 1e-12).all()

@@ -89,6 +89,26 @@ def _lp(mu, nu, c, rows, cols):
     return _emd(a, b, np.ascontiguousarray(m))
 
 
+def _greedy_plan(mu, nu, c):
+    """Cost of a feasible plan (an upper bound on OT(mu, nu; c) for c <= 0): rows in the
+    order of their cheapest entry, each sends its mass to its cheapest columns while
+    they have capacity left; what is left over goes where the cost is 0."""
+    rows = torch.argsort(c.amin(dim=2), dim=1)
+    cost, col = torch.sort(torch.gather(c, 1, rows[:, :, None].expand_as(c)), dim=2)
+    mass = torch.gather(mu, 1, rows)
+    n_active = int((cost[:, :, 0] < 0).sum(dim=1).max())
+    cap, total = nu.clone(), torch.zeros(c.shape[0], dtype=c.dtype)
+    for i in range(n_active):
+        cr, ix = cost[:, i], col[:, i]
+        cap_r = torch.gather(cap, 1, ix)
+        before = torch.cumsum(cap_r, dim=1) - cap_r
+        alloc = torch.minimum((mass[:, i, None] - before).clamp_min(0), cap_r)
+        alloc = torch.where(cr < 0, alloc, torch.zeros_like(alloc))
+        total += (alloc * cr).sum(dim=1)
+        cap.scatter_add_(1, ix, -alloc)
+    return total
+
+
 def reduced_ot(mu, nu, c, solve=True):
     """:math:`\\mathrm{OT}(\\mu, \\nu; c')` for a batch of non-positive costs.
 
@@ -103,7 +123,8 @@ def reduced_ot(mu, nu, c, solve=True):
     solve : bool
         If False, problems that need an LP are not solved; their bounds are
         returned instead (``lo``: row/column-minimum dual bound, ``hi``: the
-        independent coupling :math:`\\langle \\mu\\otimes\\nu, c'\\rangle`).
+        cheaper of the independent coupling :math:`\\langle \\mu\\otimes\\nu,
+        c'\\rangle` and :func:`_greedy_plan`).
 
     Returns
     -------
@@ -138,7 +159,8 @@ def reduced_ot(mu, nu, c, solve=True):
         rows = (mm * cm.min(dim=2).values).sum(dim=1)
         cols = (nm * cm.min(dim=1).values).sum(dim=1)
         lo[many] = torch.maximum(rows, cols)
-        hi[many] = torch.einsum("ep,eps,es->e", mm, cm, nm)
+        hi[many] = torch.minimum(torch.einsum("ep,eps,es->e", mm, cm, nm),
+                                 _greedy_plan(mm, nm, cm))
         return lo, hi, many_mask, 0
     mu_n, nu_n, c_n = mu[many].numpy(), nu[many].numpy(), c[many].numpy()
     ra, ca = row_act[many].numpy(), col_act[many].numpy()
