@@ -13,7 +13,9 @@ For an edge :math:`(u,v)` with cost :math:`D`, neighbour distributions
 and :math:`\\kappa = 1 - R/D`. Where :math:`c' = 0` everywhere, OT = 0 (closed
 form). Rows and columns of :math:`c'` that are all zero merge into one dummy
 row/column, so the LP only sees where a three-hop path beats the bypass; a
-single active row (or column) is solved greedily, exactly.
+single active row (or column) is solved greedily, exactly. Without an LP, the
+value is bracketed by the row/column-minimum dual bound and the cheaper of two
+feasible plans (the independent coupling and a greedy plan).
 
 >>> import torch
 >>> mu = torch.tensor([[0.5, 0.5]], dtype=torch.float64)
@@ -50,13 +52,17 @@ def _network_simplex():
 EMD_C = _network_simplex()
 
 
+def _fill(mass, cap_s):
+    """Amounts (E, K) that ``mass`` (E,) puts on slots of capacities ``cap_s`` (E, K),
+    filling them in order."""
+    before = torch.cumsum(cap_s, dim=1) - cap_s
+    return torch.minimum((mass[:, None] - before).clamp_min(0), cap_s)
+
+
 def _greedy_row(mass_row, cost_row, cap):
     """Send ``mass_row`` (E,) through costs (E, K) sorted ascending, capacities (E, K)."""
     cost_s, order = torch.sort(cost_row, dim=1)
-    cap_s = torch.gather(cap, 1, order)
-    before = torch.cumsum(cap_s, dim=1) - cap_s
-    alloc = torch.minimum((mass_row[:, None] - before).clamp_min(0), cap_s)
-    return (alloc * cost_s).sum(dim=1)
+    return (_fill(mass_row, torch.gather(cap, 1, order)) * cost_s).sum(dim=1)
 
 
 def _emd(a, b, m):
@@ -100,10 +106,7 @@ def _greedy_plan(mu, nu, c):
     cap, total = nu.clone(), torch.zeros(c.shape[0], dtype=c.dtype)
     for i in range(n_active):
         cr, ix = cost[:, i], col[:, i]
-        cap_r = torch.gather(cap, 1, ix)
-        before = torch.cumsum(cap_r, dim=1) - cap_r
-        alloc = torch.minimum((mass[:, i, None] - before).clamp_min(0), cap_r)
-        alloc = torch.where(cr < 0, alloc, torch.zeros_like(alloc))
+        alloc = _fill(mass[:, i], torch.where(cr < 0, torch.gather(cap, 1, ix), 0.0))
         total += (alloc * cr).sum(dim=1)
         cap.scatter_add_(1, ix, -alloc)
     return total
