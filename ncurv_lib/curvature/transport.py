@@ -22,9 +22,10 @@ feasible plans (the independent coupling and a greedy plan).
 >>> c = torch.tensor([[[-1., 0.], [0., -3.]]], dtype=torch.float64)
 >>> reduced_ot(mu, mu, c)[0].tolist()
 [-2.0]
+>>> c = torch.tensor([[[-3., -2.], [-2., 0.]]], dtype=torch.float64)
 >>> lo, hi, pending, n_lp = reduced_ot(mu, mu, c, solve=False)
 >>> lo.tolist(), hi.tolist(), pending.tolist()
-([-2.0], [-1.0], [True])
+([-2.5], [-1.75], [True])
 >>> reduced_ot(mu, mu, c)[0].tolist()
 [-2.0]
 """
