@@ -172,7 +172,10 @@ def _tables(cfg, trs, t, mu_sup, nu_sup, u=None, v=None, full=False, conv=None):
                     yz.lookup(torch.arange(trs[t].n_in)[:, None], rows_s[None, :])[0])
             m3 = DenseTable(three_hop(rows_p, trs[t - 1].out_idx, trs[t - 1].out_len, to_s),
                             p_loc, s_loc)
-    return Tables(m2a=m2a, m2b=m2b, m3=m3)
+    hops = None if m3 is None else (
+        trs[t - 1].out_len.min(dim=1).values, trs[t].length.min(),
+        trs[t + 1].in_len.min(dim=1).values)
+    return Tables(m2a=m2a, m2b=m2b, m3=m3, hops=hops)
 
 
 def _supports(cfg, trs, xs, n):

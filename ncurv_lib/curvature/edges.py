@@ -37,11 +37,15 @@ class Tables:
     ``best(nodes, nodes)`` and ``excluding(nodes, nodes, middle node)``
     (:class:`.distances.DenseTable`, :class:`.conv_distances.ConvTwoHop`, ...):
     ``m2a(p, v)``, ``m2b(s, u)`` (two hops), ``m3(p, s)`` (three hops).
+    ``hops`` (optional, with ``m3``): the shortest first hop out of every node p
+    (n_p,), the shortest middle hop (a 0-d tensor) and the shortest last hop into
+    every node s (n_s,), so :math:`C(p,s) \\ge` their sum (see :func:`_screen`).
     """
 
     m2a: Optional[object]
     m2b: Optional[object]
     m3: Optional[object]
+    hops: Optional[tuple] = None
 
 
 def _side(sup: Optional[Support], nodes, k):
@@ -111,24 +115,66 @@ def closed_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks):
     return (pm * a).sum(dim=1) + (sm * b).sum(dim=1) - d, pdelta | sdelta
 
 
+def _screen(tab, pm, a, pid, pdelta, sm, b, sid, sdelta, d, thr):
+    """Rows (E, P) and columns (E, S) that can hold a negative reduced cost.
+
+    With :math:`C(p,s) \\ge f_p + \\min(m, D) + g_s` (shortest first, middle and
+    last hops, ``tab.hops``), the cost :math:`C(p,s) + D - A_p - B_s` can only be
+    below ``-thr`` where :math:`(f_p - A_p) + (g_s - B_s) + \\min(m, D) + D < -thr`;
+    a side with a point mass has none (its costs are exactly 0).
+    """
+    rows, cols = pm > 0, sm > 0
+    if tab.hops is not None:
+        f, mid, g = tab.hops
+        inf = float("inf")
+        x = torch.where(rows, f[pid.clamp_min(0)] - a, inf)
+        y = torch.where(cols, g[sid.clamp_min(0)] - b, inf)
+        base = torch.minimum(mid, d) + d + thr
+        rows = x + (y.amin(dim=1) + base)[:, None] < 0
+        cols = y + (x.amin(dim=1) + base)[:, None] < 0
+    flat = (pdelta | sdelta)[:, None]
+    return rows & ~flat, cols & ~flat
+
+
+def _compact(keep):
+    """Per row of ``keep`` (E, K), the positions of its True slots first, cut to the
+    largest count: (order (E, K'), kept (E, K'))."""
+    k = max(int(keep.sum(dim=1).max()), 1)
+    order = torch.argsort(keep.to(torch.int8), dim=1, descending=True, stable=True)[:, :k]
+    return order, torch.gather(keep, 1, order)
+
+
 def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True):
     """Bounds on :math:`R` for edges ``(u, v)`` with costs ``d`` (all (E,)).
 
+    Three-hop lengths are looked up only on the rows and columns :func:`_screen`
+    keeps (the others have reduced cost 0); the reduced transport sees those
+    masses, the rest is its dummy row/column.
     Returns (r_lo, r_hi, pending, n_lp, n_not_closed); r_lo == r_hi where exact.
     """
     pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta = _sides(tab, mu_sup, nu_sup, u, v, d,
                                                              paper, kp, ks)
-    c3 = _c3_values(tab, pid, sid, pw, b, u, paper)
-    c3[pdelta, 0, :] = b[pdelta]
-    c3[sdelta, :, 0] = a[sdelta]
     a = torch.where(pm > 0, a, torch.zeros_like(a))
     b = torch.where(sm > 0, b, torch.zeros_like(b))
-    live = (pm > 0)[:, :, None] & (sm > 0)[:, None, :]
-    c = (c3 + d[:, None, None]) - a[:, :, None] - b[:, None, :]
-    scale = d + a.amax(dim=1) + b.amax(dim=1)
-    c = torch.where(live & (c < -1e-13 * scale[:, None, None]), c, torch.zeros_like(c))
     closed = (pm * a).sum(dim=1) + (sm * b).sum(dim=1) - d
-    lo, hi, pending, n_lp = reduced_ot(pm, sm, c, solve)
+    scale = d + a.amax(dim=1) + b.amax(dim=1)
+    rows, cols = _screen(tab, pm, a, pid, pdelta, sm, b, sid, sdelta, d, 0.5e-13 * scale)
+    lo, hi = torch.zeros_like(closed), torch.zeros_like(closed)
+    pending = torch.zeros(closed.shape, dtype=torch.bool)
+    e = torch.nonzero(rows.any(dim=1) & cols.any(dim=1)).squeeze(1)
+    if not e.numel():
+        return closed, closed.clone(), pending, 0, 0
+    ro, rk = _compact(rows[e])
+    co, ck = _compact(cols[e])
+    pick = lambda z, o: torch.gather(z[e], 1, o)
+    a_c, b_c = pick(a, ro), pick(b, co)
+    c3 = _c3_values(tab, pick(pid, ro), pick(sid, co), pick(pw, ro), b_c, u[e], paper)
+    c = (c3 + d[e, None, None]) - a_c[:, :, None] - b_c[:, None, :]
+    live = rk[:, :, None] & ck[:, None, :]
+    c = torch.where(live & (c < -1e-13 * scale[e, None, None]), c, torch.zeros_like(c))
+    mu_c = torch.where(rk, pick(pm, ro), torch.zeros_like(a_c))
+    nu_c = torch.where(ck, pick(sm, co), torch.zeros_like(b_c))
+    lo[e], hi[e], pending[e], n_lp = reduced_ot(mu_c, nu_c, c, solve)
     n_open = int((c < 0).flatten(1).any(dim=1).sum())
     return closed + lo, closed + hi, pending, n_lp, n_open
 
