@@ -96,8 +96,8 @@ print(f"\ncurvature matches or beats every other score on {int((curv >= others).
 
 # %% [markdown]
 # **What this run shows.** The verdict per panel is printed above, computed from the
-# cached sweeps. At the `cpu` scale (VGG9 at half width) 12 of the 13 panels are drawn
-# (VGG9 Tanh AT is not trained yet), 9 of them with curvature. Positive-first curvature
+# cached sweeps. At the `cpu` scale (VGG9 at half width) all 13 panels are drawn, 9 of
+# them with curvature. Positive-first curvature
 # matches or beats every other score by max removable on all six LeNet5-small panels
 # (a tie with magnitude on Tanh CE and WD) and on VGG9 ReLU AT (a tie), but falls far
 # behind magnitude on VGG9 ReLU CE and WD: there the accuracy drops by more than a point

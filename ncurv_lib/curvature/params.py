@@ -8,7 +8,8 @@ it is found by branch and bound instead of solving every edge:
    :math:`\\kappa \\ge 1 - (\\langle\\mu, A\\rangle + \\langle\\nu, B\\rangle - D)/D`
    (the reduced transport term is never positive; no three-hop lengths,
    no LP). Special values (Def. 8) and point masses are exact already and seed
-   each parameter's best value.
+   each parameter's best value (which may start from scores of other examples,
+   ``upper``).
 2. **Refinement.** In rounds, each parameter's candidates with the smallest
    bounds below its current best are evaluated exactly (1, 2, 4, ... per
    parameter per round); their values lower the best, which discards every
