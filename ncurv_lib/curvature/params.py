@@ -26,17 +26,18 @@ from tqdm import tqdm
 from .api import CurvatureConfig, Stats, _layer, _layer_bounds, _prepare, _supports
 
 
+def _flat_start(upper, stage):
+    """A weight's scores, flat float64: ``+inf``, or a copy of ``upper``'s."""
+    w = stage.module.weight
+    if upper is None:
+        return torch.full((w.numel(),), float("inf"), dtype=torch.float64)
+    return upper[f"{stage.name}.weight"].detach().to(torch.float64).reshape(-1).clone()
+
+
 def _start(mdl, upper):
     """Initial best value of every parameter of every transition: +inf, or ``upper``."""
-    best = []
-    for t, tr in enumerate(mdl.trs):
-        n = int(tr.param.max()) + 1 if tr.param.numel() else 0
-        key = f"{mdl.chain.stages[t].name}.weight"
-        if upper is None:
-            best.append(torch.full((n,), float("inf"), dtype=torch.float64))
-        else:
-            best.append(upper[key].detach().to(torch.float64).reshape(-1)[:n].clone())
-    return best
+    return [_flat_start(upper, stage)[:int(tr.param.max()) + 1 if tr.param.numel() else 0]
+            for stage, tr in zip(mdl.chain.stages, mdl.trs)]
 
 
 def _bounds(cfg, mdl, n_examples, stats, progress, upper=None):
@@ -155,12 +156,9 @@ def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper
             _refine(cfg, mdl, t, best[t], cands[t], supports, stats)
     out = {}
     for t, stage in enumerate(mdl.chain.stages):
-        w = stage.module.weight
-        key = f"{stage.name}.weight"
-        full = (torch.full((w.numel(),), float("inf"), dtype=torch.float64) if upper is None
-                else upper[key].detach().to(torch.float64).reshape(-1).clone())
+        full = _flat_start(upper, stage)
         full[:best[t].numel()] = best[t]
-        out[key] = full.view(w.shape)
+        out[f"{stage.name}.weight"] = full.view(stage.module.weight.shape)
     return out
 
 
