@@ -46,11 +46,11 @@ def test_job_counts_per_scale():
     chapters = len(pipeline.notebook_sources())
     assert counts["smoke"] == {"train": 13, "curvature": 8, "sweep": 20,
                                "notebook": chapters, "book": 1}
-    # cpu sweeps: 9 models x 5 scorers + 3 (2 VGG9 Tanh, CIFAR-100) x 3 + 2 weight decays
+    # cpu sweeps: 9 models x 5 scorers + 4 (3 VGG9 Tanh, CIFAR-100) x 3 + 2 weight decays
     # x 2 + 4 per-layer + 3 ablations (the "full" one is the Fig. 3 sweep) + 5 calibration
     # sets + 2 authors; scores: the 9 + 2 models, 3 ablations, 5 sets, authors
     assert counts["cpu"]["train"] == 17
-    assert counts["cpu"]["sweep"] == 9 * 5 + 3 * 3 + 2 * 2 + 4 + 3 + 5 + 2
+    assert counts["cpu"]["sweep"] == 9 * 5 + 4 * 3 + 2 * 2 + 4 + 3 + 5 + 2
     assert counts["cpu"]["curvature"] == 9 + 2 + 3 + 5 + 1
     # every model; VGG9 ablations; 6 calibration sets x 2 models; authors x 3
     assert counts["paper"]["curvature"] == 17 + 3 + 12 + 3
@@ -111,11 +111,21 @@ def test_chapter_hash_covers_what_it_reads(tmp_path):
         pipeline.load_plans("smoke")["smoke"].chapters["01_orc_primer"].hash
 
 
-def test_cpu_book_reads_the_smoke_zoo_while_cpu_models_are_missing():
+def test_a_chapter_at_another_scale_reads_that_scales_artifacts(tmp_path):
+    """The cpu book reads its own zoo; a chapter given ``scale: smoke`` (as the zoo was
+    while cpu models were missing) reads the smoke plan's models instead."""
     plans = pipeline.load_plans("cpu")
+    assert set(plans) == {"cpu"}
+    reads = pipeline.chapter_inputs(plans["cpu"], "91_model_zoo", plans)
+    assert reads == plans["cpu"].outputs("models")
+    root = _copy_configs(tmp_path)
+    spec = yaml.safe_load((root / "cpu.yaml").read_text())
+    spec["chapters"]["91_model_zoo"]["scale"] = "smoke"
+    (root / "cpu.yaml").write_text(yaml.safe_dump(spec))
+    plans = pipeline.load_plans("cpu", root)
     assert set(plans) == {"cpu", "smoke"}
     reads = pipeline.chapter_inputs(plans["cpu"], "91_model_zoo", plans)
-    assert reads == plans["smoke"].outputs("models")
+    assert reads == plans["smoke"].outputs("models") and reads != plans["cpu"].outputs("models")
 
 
 def test_cache_follows_ncurv_cache(monkeypatch, tmp_path):
