@@ -25,7 +25,7 @@ from typing import Optional
 
 import torch
 
-from .measures import Support
+from .measures import Support, compact
 from .transport import reduced_ot
 
 CHUNK = 1 << 21
@@ -136,14 +136,6 @@ def _screen(tab, pm, a, pid, pdelta, sm, b, sid, sdelta, d, thr):
     return rows & ~flat, cols & ~flat
 
 
-def _compact(keep):
-    """Per row of ``keep`` (E, K), the positions of its True slots first, cut to the
-    largest count: (order (E, K'), kept (E, K'))."""
-    k = max(int(keep.sum(dim=1).max()), 1)
-    order = torch.argsort(keep.to(torch.int8), dim=1, descending=True, stable=True)[:, :k]
-    return order, torch.gather(keep, 1, order)
-
-
 def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True):
     """Bounds on :math:`R` for edges ``(u, v)`` with costs ``d`` (all (E,)).
 
@@ -164,8 +156,8 @@ def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True):
     e = torch.nonzero(rows.any(dim=1) & cols.any(dim=1)).squeeze(1)
     if not e.numel():
         return closed, closed.clone(), pending, 0, 0
-    ro, rk = _compact(rows[e])
-    co, ck = _compact(cols[e])
+    ro, rk = compact(rows[e])
+    co, ck = compact(cols[e])
     pick = lambda z, o: torch.gather(z[e], 1, o)
     a_c, b_c = pick(a, ro), pick(b, co)
     c3 = _c3_values(tab, pick(pid, ro), pick(sid, co), pick(pw, ro), b_c, u[e], paper)

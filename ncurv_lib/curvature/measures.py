@@ -67,6 +67,14 @@ def _weight_mass(lens, valid):
     return e / e.sum(dim=1, keepdim=True).clamp_min(1e-300)
 
 
+def compact(keep):
+    """Per row of ``keep`` (n, K), the positions of its True slots first, cut to the
+    largest count (at least 1): (order (n, K'), kept (n, K'))."""
+    k = max(int(keep.sum(dim=1).max()), 1) if keep.numel() else 1
+    order = torch.argsort(keep.to(torch.int8), dim=1, descending=True, stable=True)[:, :k]
+    return order, torch.gather(keep, 1, order)
+
+
 def neighbour_support(idx, lens, x, convention, neural, tol) -> Support:
     """Neighbour distributions of every node of a layer, for one example.
 
@@ -94,9 +102,7 @@ def neighbour_support(idx, lens, x, convention, neural, tol) -> Support:
     keep = (mass > 0) & (mass >= tol * top)
     mass = torch.where(keep, mass, torch.zeros_like(mass))
     mass = mass / mass.sum(dim=1, keepdim=True).clamp_min(1e-300)
-    k = max(int(keep.sum(dim=1).max()), 1) if keep.numel() else 1
-    order = torch.argsort(keep.to(torch.int8), dim=1, descending=True, stable=True)[:, :k]
-    keep_c = torch.gather(keep, 1, order)
+    order, keep_c = compact(keep)
     return Support(
         idx=torch.where(keep_c, torch.gather(idx, 1, order), torch.full_like(order, -1)),
         mass=torch.gather(mass, 1, order),
