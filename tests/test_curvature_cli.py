@@ -58,7 +58,8 @@ def test_cli_run_prints_summary(stubbed, capsys):
 def test_chunked_scores_equal_one_pass_and_resume_after_an_interruption(stubbed, monkeypatch):
     model, x, tmp = stubbed
     cfg = train.TrainConfig.preset("mnist", "mlp", "tanh", "ce", "smoke")
-    whole = nc.parameter_curvature(model, x[[4, 1, 2]], nc.CurvatureConfig())
+    whole_stats = nc.curvature.api.Stats()
+    whole = nc.parameter_curvature(model, x[[4, 1, 2]], nc.CurvatureConfig(), stats=whole_stats)
     real, calls = cli.parameter_curvature, []
 
     def interrupted(m, xs, c, **kw):
@@ -69,8 +70,12 @@ def test_chunked_scores_equal_one_pass_and_resume_after_an_interruption(stubbed,
     monkeypatch.setattr(cli, "parameter_curvature", interrupted)
     with pytest.raises(KeyboardInterrupt):
         cli.cached_parameter_curvature(cfg, progress=False, chunk=2)
-    parts = sorted(p.name for p in (tmp / "curvature").glob("*.partial.pt"))
-    assert calls == [2] and len(parts) == 1 and parts[0].endswith(".chunk0.partial.pt")
+    parts = list((tmp / "curvature").glob("*.partial.pt"))
+    assert calls == [2] and len(parts) == 1
+    part = torch.load(parts[0], weights_only=False)
+    assert part["done"] == 2 and part["chunks"] == 1          # the first chunk's minimum
+    first = nc.parameter_curvature(model, x[[4, 1]], nc.CurvatureConfig())
+    assert all(torch.equal(part["scores"][k], first[k]) for k in first)
 
     def counting(m, xs, c, **kw):
         calls.append(xs.shape[0])
@@ -79,6 +84,7 @@ def test_chunked_scores_equal_one_pass_and_resume_after_an_interruption(stubbed,
     scores, info = cli.cached_parameter_curvature(cfg, progress=False, chunk=2, return_info=True)
     assert calls == [2, 1]                                # only the unfinished chunk re-ran
     assert info["chunks"] == 2 and info["examples"] == 3
+    assert info["edges"] == whole_stats.edges and info["special"] == whole_stats.special
     assert not list((tmp / "curvature").glob("*.partial.pt"))
     for k in whole:                                       # min over chunks == one pass, exactly
         assert torch.equal(scores[k], whole[k])

@@ -9,10 +9,10 @@ Notebooks call :func:`cached_parameter_curvature`, the same function.
 A parameter's score is a minimum over examples, so a large model's set is
 computed in chunks of examples (:func:`chunk_size`: about
 ``CHUNK_EDGES`` edges per chunk, so LeNet5's 100 examples stay one chunk and
-each VGG9 example is its own), each saved as
-``<hash>.chunk<i>.partial.pt`` when done; an interrupted run resumes from the
-chunks it finished, and the merged (elementwise minimum) scores are the
-same as one pass over every example.
+each VGG9 example is its own); after each chunk the running minimum is
+saved in ``<hash>.partial.pt``, an interrupted run resumes after the last
+finished chunk, and the merged (elementwise minimum) scores are the same as
+one pass over every example.
 """
 import argparse
 import dataclasses
@@ -65,35 +65,43 @@ def _positions(model, x, modules):
 
 
 def _chunked_scores(model, x, cfg, path, key, chunk, progress):
-    """Scores of ``x`` in chunks of examples, each kept in a partial file until the merge.
+    """Scores of ``x`` in chunks of examples, with one resumable partial file.
 
     Each chunk starts from the minimum of the chunks before it (``upper`` of
     :func:`parameter_curvature`), so it only evaluates edges that can still lower
-    a score; a partial file holds that running minimum.
+    a score. After each chunk, ``<hash>.partial.pt`` holds that running minimum,
+    the number of examples done and the summed counters, so an interrupted run
+    resumes after the last finished chunk (whatever the chunk size was) and
+    carrying one small file carries the whole progress.
     Returns (scores, stats dict, seconds): the elementwise minimum over the chunks.
     """
     from ..cache import atomic_torch_save, torch_load_or_none
     n = x.shape[0]
     step = chunk_size(model, x, chunk)
-    bounds = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
-    if len(bounds) == 1:
+    if step >= n:
         return _one_pass(model, x, cfg, progress)
-    merged, totals, seconds, parts = None, {}, 0.0, []
-    for i, (lo, hi) in enumerate(tqdm(bounds, disable=not progress, desc="curvature chunks",
-                                      unit="chunk")):
-        part_path = path.with_name(f"{path.stem}.chunk{i}.partial.pt")
-        part = torch_load_or_none(part_path)
-        if not (isinstance(part, dict) and part.get("key") == key and part.get("range") == [lo, hi]):
-            scores, counters, secs = _one_pass(model, x[lo:hi], cfg, progress, upper=merged)
-            part = {"key": key, "range": [lo, hi], "scores": scores, "stats": counters,
-                    "seconds": secs}
-            atomic_torch_save(part, part_path)
-        parts.append(part_path)
-        merged = part["scores"] if merged is None else {
-            k: torch.minimum(merged[k], v) for k, v in part["scores"].items()}
-        totals = {k: totals.get(k, 0) + v for k, v in part["stats"].items()}
-        seconds += part["seconds"]
-    return merged, {**totals, "chunks": len(bounds), "partials": parts}, seconds
+    part_path = partial_path(path)
+    part = torch_load_or_none(part_path)
+    if not (isinstance(part, dict) and part.get("key") == key and 0 < part.get("done", 0) <= n):
+        part = {"key": key, "done": 0, "scores": None, "stats": {}, "seconds": 0.0, "chunks": 0}
+    bar = tqdm(total=n, initial=part["done"], disable=not progress, desc="curvature examples",
+               unit="example")
+    while part["done"] < n:
+        lo, hi = part["done"], min(n, part["done"] + step)
+        scores, counters, secs = _one_pass(model, x[lo:hi], cfg, progress, upper=part["scores"])
+        part = {"key": key, "done": hi, "scores": scores, "seconds": part["seconds"] + secs,
+                "stats": {k: part["stats"].get(k, 0) + v for k, v in counters.items()},
+                "chunks": part["chunks"] + 1}
+        atomic_torch_save(part, part_path)
+        bar.update(hi - lo)
+    bar.close()
+    return part["scores"], {**part["stats"], "chunks": part["chunks"],
+                            "partials": [part_path]}, part["seconds"]
+
+
+def partial_path(path):
+    """The resumable partial file of the scores at ``path``."""
+    return path.with_name(f"{path.stem}.partial.pt")
 
 
 def _one_pass(model, x, cfg, progress, upper=None):
