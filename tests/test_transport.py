@@ -4,7 +4,7 @@ import ot
 import pytest
 import torch
 
-from ncurv_lib.curvature import transport as T
+from ncurv_lib.curvature import kernels, transport as T
 
 
 def _batch(n, p, s, seed):
@@ -56,7 +56,17 @@ def test_simplex_failure_is_an_error(monkeypatch):
         T.reduced_ot(mu, nu, c)
 
 
-def test_greedy_plan_is_feasible_and_beats_the_independent_coupling():
+@pytest.fixture(params=["compiled", "torch"])
+def backend(request, monkeypatch):
+    """The greedy plan as the numba kernel and as its torch fallback."""
+    if request.param == "torch":
+        monkeypatch.setattr(kernels, "GREEDY_PLAN", None)
+    else:
+        assert kernels.GREEDY_PLAN is not None, "numba is pinned in requirements.txt"
+    return request.param
+
+
+def test_greedy_plan_is_feasible_and_beats_the_independent_coupling(backend):
     """An upper bound (a plan's cost) that is never below the optimum, mostly below
     the independent coupling, and exact when one row carries all negative costs."""
     mu, nu, c = _batch(200, 6, 7, seed=8)
@@ -71,3 +81,14 @@ def test_greedy_plan_is_feasible_and_beats_the_independent_coupling():
                                rtol=0, atol=1e-14)
     lo, hi, pending, _ = T.reduced_ot(mu, nu, c, solve=False)
     assert (hi <= torch.minimum(indep, greedy) + 1e-15).all() and (hi >= val - 1e-12).all()
+
+
+def test_compiled_greedy_plan_equals_the_torch_loop(monkeypatch):
+    """Same plan (random costs have no ties), on padded batches of several shapes."""
+    for n, p, s, seed in [(300, 6, 7, 11), (40, 30, 25, 12)]:
+        mu, nu, c = _batch(n, p, s, seed=seed)
+        fast = T._greedy_plan(mu, nu, c)
+        with monkeypatch.context() as m:
+            m.setattr(kernels, "GREEDY_PLAN", None)
+            slow = T._greedy_plan(mu, nu, c)
+        torch.testing.assert_close(fast, slow, rtol=0, atol=1e-13)

@@ -33,6 +33,8 @@ import numpy as np
 import ot
 import torch
 
+from .kernels import greedy_plan
+
 NUM_ITER_MAX = 10_000_000
 OPTIMAL = 1
 
@@ -99,7 +101,11 @@ def _lp(mu, nu, c, rows, cols):
 def _greedy_plan(mu, nu, c):
     """Cost of a feasible plan (an upper bound on OT(mu, nu; c) for c <= 0): rows in the
     order of their cheapest entry, each sends its mass to its cheapest columns while
-    they have capacity left; what is left over goes where the cost is 0."""
+    they have capacity left; what is left over goes where the cost is 0.
+    Compiled (:mod:`.kernels`) when numba is available."""
+    fast = greedy_plan(mu.numpy(), nu.numpy(), c.numpy())
+    if fast is not None:
+        return torch.from_numpy(fast)
     rows = torch.argsort(c.amin(dim=2), dim=1)
     cost, col = torch.sort(torch.gather(c, 1, rows[:, :, None].expand_as(c)), dim=2)
     mass = torch.gather(mu, 1, rows)
