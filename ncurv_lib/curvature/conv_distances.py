@@ -264,6 +264,18 @@ class ConvThreeHop(_OffsetPaths):
             code = _code_or_none(code, (oy >= 0) & (oy < o2y) & (ox >= 0) & (ox < o2x))
         return self.table.fetch_excluding(self.h[p] + self.g[s], code)
 
+    def flat_parts(self, p, s, q):
+        """For (E, P) nodes ``p``, (E, S) nodes ``s`` and (E,) first middle nodes ``q``
+        (each joined to every s by a two-hop path): row parts (E, P), column parts
+        (E, S) of the flat index, codes (E, S) of ``q`` and the flat tables, as
+        :meth:`.distances.DenseTable.flat_parts`."""
+        o2x = self.o2[1]
+        qc, qy, qx = (t[q][:, None] for t in self._q)
+        code = qc + (qy - self._s[0][s]) * o2x + (qx - self._s[1][s])
+        tab = self.table
+        return self.h[p], self.g[s], code, (tab.best.reshape(-1), tab.arg.reshape(-1),
+                                            tab.second.reshape(-1))
+
     def lookup(self, p, s):
         """(best, first middle node or -1, second) for any broadcastable node ids."""
         gx, gy, gz = self.gx, self.yz.gx, self.yz.gy

@@ -154,6 +154,18 @@ class DenseTable:
         return torch.where(torch.take(self.top.arg, lin) == mid, torch.take(self.top.second, lin),
                            torch.take(self.top.best, lin))
 
+    def flat_parts(self, rows, cols, mid):
+        """For (E, P) ``rows``, (E, S) ``cols`` and (E,) middle nodes: row parts h (E, P)
+        and column parts g (E, S) of the flat index, the codes (E, S) that ``arg``
+        holds for ``mid``, and the flat (best, arg, second) -- what
+        :func:`.kernels.edge_bounds` needs for ``excluding(rows, cols, mid)``."""
+        r = rows if self.row_loc is None else self.row_loc[rows]
+        g = cols if self.col_loc is None else self.col_loc[cols]
+        code = mid[:, None].expand(g.shape)
+        top = self.top
+        return r * top.best.shape[1], g, code, (top.best.reshape(-1), top.arg.reshape(-1),
+                                                top.second.reshape(-1))
+
 
 @dataclass(frozen=True)
 class Transposed:

@@ -25,6 +25,7 @@ from typing import Optional
 
 import torch
 
+from . import kernels
 from .measures import Support, compact
 from .transport import reduced_ot
 
@@ -136,12 +137,48 @@ def _screen(tab, pm, a, pid, pdelta, sm, b, sid, sdelta, d, thr):
     return rows & ~flat, cols & ~flat
 
 
+def _reduced_costs(tab, pm, a, pid, pw, rows, sm, b, sid, cols, u, d, scale, paper):
+    """Masses (E, P'), (E, S') and reduced costs (E, P', S') of the kept rows and
+    columns, as tensors (the batched torch path)."""
+    ro, rk = compact(rows)
+    co, ck = compact(cols)
+    pick = lambda z, o: torch.gather(z, 1, o)
+    a_c, b_c = pick(a, ro), pick(b, co)
+    c3 = _c3_values(tab, pick(pid, ro), pick(sid, co), pick(pw, ro), b_c, u, paper)
+    c = (c3 + d[:, None, None]) - a_c[:, :, None] - b_c[:, None, :]
+    live = rk[:, :, None] & ck[:, None, :]
+    c = torch.where(live & (c < -1e-13 * scale[:, None, None]), c, torch.zeros_like(c))
+    mu_c = torch.where(rk, pick(pm, ro), torch.zeros_like(a_c))
+    nu_c = torch.where(ck, pick(sm, co), torch.zeros_like(b_c))
+    return mu_c, nu_c, c
+
+
+def _compiled_term(tab, parts, u, d, scale, paper, solve):
+    """The reduced transport term by :func:`.kernels.edge_bounds` (None without numba or
+    without flat three-hop tables); with ``solve``, edges it leaves open go to the LP."""
+    pm, a, pid, pw, rows, sm, b, sid, cols = parts
+    if kernels.EDGE_BOUNDS is None or not hasattr(tab.m3, "flat_parts"):
+        return None
+    h, g, code, flat = tab.m3.flat_parts(pid.clamp_min(0), sid.clamp_min(0), u)
+    lo, hi, pend, n_open = kernels.edge_bounds(
+        (pm, a, pw, rows, h, sm, b, cols, g, code, d, 1e-13 * scale), flat, paper)
+    lo, hi, pend = torch.from_numpy(lo), torch.from_numpy(hi), torch.from_numpy(pend)
+    n_lp = 0
+    if solve and pend.any():
+        k = torch.nonzero(pend).squeeze(1)
+        sub = [z[k] for z in parts]
+        val, _, _, n_lp = reduced_ot(*_reduced_costs(tab, *sub, u[k], d[k], scale[k], paper))
+        lo[k], hi[k], pend[k] = val, val, False
+    return lo, hi, pend, n_lp, n_open
+
+
 def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True):
     """Bounds on :math:`R` for edges ``(u, v)`` with costs ``d`` (all (E,)).
 
     Three-hop lengths are looked up only on the rows and columns :func:`_screen`
     keeps (the others have reduced cost 0); the reduced transport sees those
-    masses, the rest is its dummy row/column.
+    masses, the rest is its dummy row/column. Compiled per edge
+    (:mod:`.kernels`) when numba is available, else as batched tensors.
     Returns (r_lo, r_hi, pending, n_lp, n_not_closed); r_lo == r_hi where exact.
     """
     pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta = _sides(tab, mu_sup, nu_sup, u, v, d,
@@ -156,16 +193,12 @@ def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True):
     e = torch.nonzero(rows.any(dim=1) & cols.any(dim=1)).squeeze(1)
     if not e.numel():
         return closed, closed.clone(), pending, 0, 0
-    ro, rk = compact(rows[e])
-    co, ck = compact(cols[e])
-    pick = lambda z, o: torch.gather(z[e], 1, o)
-    a_c, b_c = pick(a, ro), pick(b, co)
-    c3 = _c3_values(tab, pick(pid, ro), pick(sid, co), pick(pw, ro), b_c, u[e], paper)
-    c = (c3 + d[e, None, None]) - a_c[:, :, None] - b_c[:, None, :]
-    live = rk[:, :, None] & ck[:, None, :]
-    c = torch.where(live & (c < -1e-13 * scale[e, None, None]), c, torch.zeros_like(c))
-    mu_c = torch.where(rk, pick(pm, ro), torch.zeros_like(a_c))
-    nu_c = torch.where(ck, pick(sm, co), torch.zeros_like(b_c))
+    parts = [z[e] for z in (pm, a, pid, pw, rows, sm, b, sid, cols)]
+    fast = _compiled_term(tab, parts, u[e], d[e], scale[e], paper, solve)
+    if fast is not None:
+        lo[e], hi[e], pending[e], n_lp, n_open = fast
+        return closed + lo, closed + hi, pending, n_lp, n_open
+    mu_c, nu_c, c = _reduced_costs(tab, *parts, u[e], d[e], scale[e], paper)
     lo[e], hi[e], pending[e], n_lp = reduced_ot(mu_c, nu_c, c, solve)
     n_open = int((c < 0).flatten(1).any(dim=1).sum())
     return closed + lo, closed + hi, pending, n_lp, n_open

@@ -1,11 +1,22 @@
-"""Compiled per-problem loops of the transport step (numba), with a torch fallback.
+"""Compiled per-problem loops of the transport step (numba), with torch fallbacks.
 
-The greedy feasible plan of :func:`.transport._greedy_plan` walks the active
-rows of each problem in order; written as a batched torch loop it launches a
-dozen tensor operations per row and dominated the transport bounds. Here each
-problem is one tight loop. Without numba (``ncurv_lib`` does not require it
-to be importable) :data:`GREEDY_PLAN` is None and the torch version is used;
-both give a feasible plan's cost, the upper bound the engine needs.
+Two loops are written here as plain Python over numpy arrays and compiled
+with numba when it is importable (``ncurv_lib`` does not require it; then
+:data:`GREEDY_PLAN` and :data:`EDGE_BOUNDS` are None and the batched torch
+code of :mod:`.transport` and :mod:`.edges` is used instead):
+
+* :func:`_greedy_cost`, the greedy feasible plan of one reduced problem
+  (rows by their cheapest entry, each sending its mass to its cheapest
+  negative-cost columns while they have capacity) -- an upper bound on the
+  transport value, exact when a single row or a single column has negative
+  costs;
+* :func:`_edge_bounds_py`, the whole reduced problem of a batch of edges:
+  each edge's reduced costs :math:`c'(p,s)` are formed from the shared
+  three-hop table in a scratch buffer (never as an (E, P, S) tensor), then
+  settled exactly (no negative cost, or one row / one column) or bracketed by
+  the dual row/column-minimum bound and the cheaper of the independent
+  coupling and the greedy plan. The arithmetic is that of
+  :func:`.edges.transport_term`, term by term.
 """
 import numpy as np
 
@@ -14,43 +25,127 @@ try:
 except ImportError:                                   # pragma: no cover - optional speed-up
     njit = None
 
+_jit = njit(cache=True, nogil=True) if njit is not None else (lambda f: f)
+
+
+@_jit
+def _greedy_cost(cm, mass, cap, row_min, neg, vals):
+    """Cost of the greedy plan for costs ``cm`` (P, S) <= 0, row masses ``mass`` (P,)
+    and column capacities ``cap`` (S,) (consumed); scratch ``row_min`` (>= P),
+    ``neg`` / ``vals`` (>= S). Leftover mass goes where the cost is 0."""
+    n_p, n_s = cm.shape
+    for p in range(n_p):
+        row_min[p] = cm[p].min() if mass[p] > 0 else 0.0
+    total = 0.0
+    for p in np.argsort(row_min[:n_p], kind="mergesort"):
+        if row_min[p] >= 0:
+            break
+        k = 0
+        for s in range(n_s):                          # the row's negative entries only
+            if cm[p, s] < 0 and cap[s] > 0:
+                neg[k] = s
+                vals[k] = cm[p, s]
+                k += 1
+        m = mass[p]
+        for j in np.argsort(vals[:k], kind="mergesort"):
+            s = neg[j]
+            take = min(m, cap[s])
+            total += take * vals[j]
+            cap[s] -= take
+            m -= take
+            if m <= 0:
+                break
+    return total
+
 
 def _greedy_plan_py(mu, nu, c, out):
-    """For each problem e: rows by their cheapest entry (stable), each row sends its
-    mass to its cheapest negative-cost columns while they have capacity; the cost
-    of the plan goes to ``out[e]`` (leftover mass goes where the cost is 0)."""
+    """``out[e]``: cost of the greedy plan of problem e (mu (E, P), nu (E, S), c (E, P, S))."""
     n_e, n_p, n_s = c.shape
     cap = np.empty(n_s)
     row_min = np.empty(n_p)
     neg = np.empty(n_s, dtype=np.int64)
     vals = np.empty(n_s)
     for e in range(n_e):
-        for p in range(n_p):
-            row_min[p] = c[e, p].min() if mu[e, p] > 0 else 0.0
         cap[:] = nu[e]
-        total = 0.0
-        for p in np.argsort(row_min, kind="mergesort"):
-            if row_min[p] >= 0:
-                break
-            k = 0
-            for s in range(n_s):                      # the row's negative entries only
-                if c[e, p, s] < 0 and cap[s] > 0:
-                    neg[k] = s
-                    vals[k] = c[e, p, s]
-                    k += 1
-            mass = mu[e, p]
-            for j in np.argsort(vals[:k], kind="mergesort"):
-                s = neg[j]
-                take = min(mass, cap[s])
-                total += take * vals[j]
-                cap[s] -= take
-                mass -= take
-                if mass <= 0:
-                    break
-        out[e] = total
+        out[e] = _greedy_cost(c[e], mu[e], cap, row_min, neg, vals)
 
 
-GREEDY_PLAN = njit(cache=True, nogil=True)(_greedy_plan_py) if njit is not None else None
+def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg, second,
+                    paper, lo, hi, pend):
+    """Bounds on the reduced transport term of each edge e (all arrays row e).
+
+    Rows p (masses ``pm``, two-hop lengths ``a``, edge lengths ``pw`` = w(p, u),
+    three-hop row parts ``h``) where ``rows`` is True, columns s (``sm``, ``b``,
+    column parts ``g``, middle-node codes ``code``) where ``cols`` is True.
+    The three-hop length is ``best[h + g]``; in the paper convention the best
+    over middle nodes other than the edge's (``second`` where ``arg`` equals
+    ``code``), capped by ``pw + b``. Costs not below ``-thr`` count as 0.
+    Writes ``lo``, ``hi`` (equal where exact) and ``pend`` (an LP is needed);
+    returns the number of edges with a negative cost.
+    """
+    n_e, n_p = pm.shape
+    n_s = sm.shape[1]
+    buf = np.empty(n_p * n_s)
+    rix, cix = np.empty(n_p, dtype=np.int64), np.empty(n_s, dtype=np.int64)
+    mass, cap, col_min = np.empty(n_p), np.empty(n_s), np.empty(n_s)
+    row_min, neg, vals = np.empty(n_p), np.empty(n_s, dtype=np.int64), np.empty(n_s)
+    last = best.size - 1
+    n_open = 0
+    for e in range(n_e):
+        lo[e], hi[e], pend[e] = 0.0, 0.0, False
+        nr = nc = 0
+        for p in range(n_p):
+            if rows[e, p]:
+                rix[nr], mass[nr] = p, pm[e, p]
+                nr += 1
+        for s in range(n_s):
+            if cols[e, s]:
+                cix[nc], cap[nc], col_min[nc] = s, sm[e, s], 0.0
+                nc += 1
+        if nr == 0 or nc == 0:
+            continue
+        cm = buf[:nr * nc].reshape((nr, nc))
+        n_rows, r_dual, indep = 0, 0.0, 0.0
+        for i in range(nr):
+            p = rix[i]
+            r_min = 0.0
+            for j in range(nc):
+                s = cix[j]
+                f = min(max(h[e, p] + g[e, s], 0), last)
+                v3 = best[f]
+                if paper:
+                    if arg[f] == code[e, s]:
+                        v3 = second[f]
+                    v3 = min(v3, pw[e, p] + b[e, s])
+                x = (v3 + d[e]) - a[e, p] - b[e, s]
+                if x < -thr[e]:
+                    cm[i, j] = x
+                    r_min = min(r_min, x)
+                    col_min[j] = min(col_min[j], x)
+                    indep += mass[i] * cap[j] * x
+                else:
+                    cm[i, j] = 0.0
+            if r_min < 0:
+                n_rows += 1
+            r_dual += mass[i] * r_min
+        if n_rows == 0:
+            continue
+        n_open += 1
+        n_cols, c_dual = 0, 0.0
+        for j in range(nc):
+            if col_min[j] < 0:
+                n_cols += 1
+            c_dual += cap[j] * col_min[j]
+        greedy = _greedy_cost(cm, mass[:nr], cap[:nc], row_min, neg, vals)
+        if n_rows == 1 or n_cols == 1:
+            lo[e], hi[e] = greedy, greedy
+        else:
+            lo[e], hi[e], pend[e] = max(r_dual, c_dual), min(indep, greedy), True
+    return n_open
+
+
+GREEDY_PLAN = _jit(_greedy_plan_py) if njit is not None else None
+EDGE_BOUNDS = _jit(_edge_bounds_py) if njit is not None else None
 
 
 def greedy_plan(mu, nu, c):
@@ -61,3 +156,16 @@ def greedy_plan(mu, nu, c):
     out = np.empty(c.shape[0])
     GREEDY_PLAN(np.ascontiguousarray(mu), np.ascontiguousarray(nu), np.ascontiguousarray(c), out)
     return out
+
+
+def edge_bounds(arrays, table, paper):
+    """Run :data:`EDGE_BOUNDS` on torch tensors ``arrays`` = (pm, a, pw, rows, h, sm, b,
+    cols, g, code, d, thr) and ``table`` = (best, arg, second) (flat); returns
+    (lo, hi, pending, n_open) as numpy arrays and an int, or None without numba."""
+    if EDGE_BOUNDS is None:
+        return None
+    args = [np.ascontiguousarray(x.numpy()) for x in (*arrays, *table)]
+    n = args[0].shape[0]
+    lo, hi, pend = np.empty(n), np.empty(n), np.empty(n, dtype=np.bool_)
+    n_open = EDGE_BOUNDS(*args, bool(paper), lo, hi, pend)
+    return lo, hi, pend, int(n_open)
