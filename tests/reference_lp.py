@@ -263,6 +263,14 @@ def tiny_mlp(act="relu", seed=0):
     return model.eval(), torch.randn(3, 4)
 
 
+def wide_tanh(seed):
+    """8-12-10-9-4 Tanh MLP (float64), every node active: wide supports, and 4 inputs."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(8, 12), nn.Tanh(), nn.Linear(12, 10), nn.Tanh(),
+                          nn.Linear(10, 9), nn.Tanh(), nn.Linear(9, 4)).double().eval()
+    return model, torch.randn(4, 8, dtype=torch.float64)
+
+
 def tiny_cnn(act="relu", seed=1):
     """Conv (stride 2, padding) + BN -> conv (dilation, padding) -> Linear + BN -> Linear -> Softmax.
 

@@ -2,22 +2,13 @@
 torch path of edges.transport_term: same bounds, same open problems, same exact values."""
 import pytest
 import torch
-import torch.nn as nn
 
 import ncurv_lib as nc
 from ncurv_lib.curvature import api as A
 from ncurv_lib.curvature import conv_distances as CD
-from ncurv_lib.curvature import edges as E
 from ncurv_lib.curvature import kernels
 
-from reference_lp import tiny_cnn, tiny_conv_chain
-
-
-def wide_tanh(seed):
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(8, 12), nn.Tanh(), nn.Linear(12, 10), nn.Tanh(),
-                          nn.Linear(10, 9), nn.Tanh(), nn.Linear(9, 4)).double().eval()
-    return model, torch.randn(4, 8, dtype=torch.float64)
+from reference_lp import tiny_cnn, tiny_conv_chain, wide_tanh
 
 
 MODELS = [lambda: wide_tanh(0), lambda: tiny_cnn("tanh"), lambda: tiny_cnn("relu"),

@@ -1,20 +1,12 @@
 """The three-hop screen (edges._screen) never drops a negative reduced cost."""
 import pytest
 import torch
-import torch.nn as nn
 
 import ncurv_lib as nc
 from ncurv_lib.curvature import api as A
 from ncurv_lib.curvature import edges as E
 
-from reference_lp import tiny_cnn
-
-
-def wide_tanh(seed):
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(8, 12), nn.Tanh(), nn.Linear(12, 10), nn.Tanh(),
-                          nn.Linear(10, 9), nn.Tanh(), nn.Linear(9, 4)).double().eval()
-    return model, torch.randn(4, 8, dtype=torch.float64)
+from reference_lp import tiny_cnn, wide_tanh
 
 
 def _full_costs(tab, mu, nu, u, v, d, paper, kp, ks):
