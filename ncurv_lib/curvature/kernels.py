@@ -29,10 +29,13 @@ _jit = njit(cache=True, nogil=True) if njit is not None else (lambda f: f)
 
 
 @_jit
-def _greedy_cost(cm, mass, cap, row_min, neg, vals):
+def _greedy_cost(cm, mass, cap, row_min):
     """Cost of the greedy plan for costs ``cm`` (P, S) <= 0, row masses ``mass`` (P,)
-    and column capacities ``cap`` (S,) (consumed); scratch ``row_min`` (>= P),
-    ``neg`` / ``vals`` (>= S). Leftover mass goes where the cost is 0."""
+    and column capacities ``cap`` (S,) (consumed); scratch ``row_min`` (>= P).
+    Each row, in the order of its cheapest entry, takes its cheapest negative
+    column with capacity left (the first of equal ones), again until its mass is
+    placed; every take empties a row or a column, so there are at most P + S
+    scans of a row. Leftover mass goes where the cost is 0."""
     n_p, n_s = cm.shape
     for p in range(n_p):
         row_min[p] = cm[p].min() if mass[p] > 0 else 0.0
@@ -40,21 +43,18 @@ def _greedy_cost(cm, mass, cap, row_min, neg, vals):
     for p in np.argsort(row_min[:n_p], kind="mergesort"):
         if row_min[p] >= 0:
             break
-        k = 0
-        for s in range(n_s):                          # the row's negative entries only
-            if cm[p, s] < 0 and cap[s] > 0:
-                neg[k] = s
-                vals[k] = cm[p, s]
-                k += 1
         m = mass[p]
-        for j in np.argsort(vals[:k], kind="mergesort"):
-            s = neg[j]
-            take = min(m, cap[s])
-            total += take * vals[j]
-            cap[s] -= take
-            m -= take
-            if m <= 0:
+        while m > 0:
+            j, low = -1, 0.0
+            for s in range(n_s):
+                if cm[p, s] < low and cap[s] > 0:
+                    j, low = s, cm[p, s]
+            if j < 0:
                 break
+            take = min(m, cap[j])
+            total += take * low
+            cap[j] -= take
+            m -= take
     return total
 
 
@@ -63,11 +63,9 @@ def _greedy_plan_py(mu, nu, c, out):
     n_e, n_p, n_s = c.shape
     cap = np.empty(n_s)
     row_min = np.empty(n_p)
-    neg = np.empty(n_s, dtype=np.int64)
-    vals = np.empty(n_s)
     for e in range(n_e):
         cap[:] = nu[e]
-        out[e] = _greedy_cost(c[e], mu[e], cap, row_min, neg, vals)
+        out[e] = _greedy_cost(c[e], mu[e], cap, row_min)
 
 
 def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg, second,
@@ -88,7 +86,7 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
     buf = np.empty(n_p * n_s)
     rix, cix = np.empty(n_p, dtype=np.int64), np.empty(n_s, dtype=np.int64)
     mass, cap, col_min = np.empty(n_p), np.empty(n_s), np.empty(n_s)
-    row_min, neg, vals = np.empty(n_p), np.empty(n_s, dtype=np.int64), np.empty(n_s)
+    row_min = np.empty(n_p)
     last = best.size - 1
     n_open = 0
     for e in range(n_e):
@@ -136,7 +134,7 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
             if col_min[j] < 0:
                 n_cols += 1
             c_dual += cap[j] * col_min[j]
-        greedy = _greedy_cost(cm, mass[:nr], cap[:nc], row_min, neg, vals)
+        greedy = _greedy_cost(cm, mass[:nr], cap[:nc], row_min)
         if n_rows == 1 or n_cols == 1:
             lo[e], hi[e] = greedy, greedy
         else:
