@@ -63,3 +63,69 @@ def test_compiled_term_equals_the_torch_path(convention, solve, counted, monkeyp
     assert counted["calls"] > 0
     assert counted["kinds"] == {"ConvThreeHop", "DenseTable"}
     assert (n_open > 0) == (not solve)          # bounds leave problems open, solving none
+
+
+def _bounds_of_every_layer(model, x, cfg):
+    """Cheap bounds (k_lo, exact) of every transition on every example."""
+    mdl = A._prepare(model, x)
+    stats, out = A.Stats(), []
+    for n in range(x.shape[0]):
+        mu, nu = A._supports(cfg, mdl.trs, mdl.xs, n)
+        out += [A._layer_bounds(cfg, mdl, n, t, mu, nu, stats) for t in range(len(mdl.trs))]
+    return out
+
+
+@pytest.mark.parametrize("convention", ["paper", "authors"])
+@pytest.mark.parametrize("nd", [True, False])
+def test_compiled_closed_term_equals_the_torch_path(convention, nd, monkeypatch):
+    """kernels.side_sums (cheap bounds of every edge straight from the supports) gives
+    the bounds and exact flags of edges.closed_term, on dense and conv offset tables."""
+    assert kernels.SIDE_SUMS is not None, "numba is pinned in requirements.txt"
+    calls = {"n": 0, "kinds": set()}
+    inner = kernels.side_sums
+
+    def wrapped(sup, nodes, parts, d, paper):
+        calls["n"] += 1
+        calls["kinds"].add(bool(parts[3].any()))    # c_node != 0: a conv table's far side
+        return inner(sup, nodes, parts, d, paper)
+    monkeypatch.setattr(kernels, "side_sums", wrapped)
+    cfg = nc.CurvatureConfig(convention=convention, neural_distribution=nd)
+    seen = set()
+    for make in MODELS:
+        model, x = make()
+        fast = _bounds_of_every_layer(model, x, cfg)
+        with monkeypatch.context() as m:
+            m.setattr(kernels, "SIDE_SUMS", None)
+            slow = _bounds_of_every_layer(model, x, cfg)
+        for (lo_f, ex_f), (lo_s, ex_s) in zip(fast, slow):
+            assert torch.equal(ex_f, ex_s)
+            torch.testing.assert_close(lo_f, lo_s, rtol=0, atol=1e-12)
+    assert calls["kinds"] == {True, False}
+
+
+def test_side_parts_of_every_table_kind_match_their_lookups():
+    """side_parts (separable flat indices) reproduce excluding() of a ConvTwoHop from both
+    ends and of a dense table, for every pair joined through the excluded middle node."""
+    from ncurv_lib.curvature.distances import DenseTable, Transposed, two_hop
+    from ncurv_lib.curvature.graph import transition
+    torch.manual_seed(3)
+    c1, c2 = torch.nn.Conv2d(2, 3, 2, stride=2), torch.nn.Conv2d(3, 2, 3)
+    t1, t2 = transition(c1, (2, 8, 8)), transition(c2, (3, 4, 4))
+    conv = CD.ConvTwoHop(t1, t2)
+    dense = DenseTable(two_hop(torch.arange(t1.n_in), t1.out_idx, t1.out_len, t2.out_idx,
+                               t2.out_len, t2.n_out))
+    checked = 0
+    for table, mids, ends, slots in ((conv, t2.src, t2.dst, t1.in_idx),
+                                     (dense, t2.src, t2.dst, t1.in_idx),
+                                     (Transposed(conv), t1.dst, t1.src, t2.out_idx)):
+        # edge (mid -> end) of the middle layer; the slots are the neighbours of mid
+        x_e, c_e, y_node, c_node, (best, arg, second) = table.side_parts(ends, mids)
+        k = slots[mids]
+        ok = k >= 0
+        kk = k.clamp_min(0)
+        f = x_e[:, None] + y_node[kk]
+        got = torch.where(arg[f] == c_e[:, None] - c_node[kk], second[f], best[f])
+        want = table.excluding(kk, ends[:, None], mids[:, None], True)
+        assert torch.equal(got[ok], want[ok])
+        checked += int(ok.sum())
+    assert checked > 100

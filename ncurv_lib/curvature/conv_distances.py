@@ -104,6 +104,10 @@ class _OffsetTable:
         g = c2 * n_src * ny * nx - vy * dst_factor[0] * nx - vx * dst_factor[1]
         return h, g
 
+    def flat(self):
+        """The flat (best, arg, second)."""
+        return self.best.reshape(-1), self.arg.reshape(-1), self.second.reshape(-1)
+
     def fetch_best(self, flat):
         return torch.take(self.best, flat.clamp(0, self.best.numel() - 1))
 
@@ -192,6 +196,26 @@ class ConvTwoHop(_OffsetPaths):
                                  & (ry % gy.dilation[0] == 0) & (rx % gy.dilation[1] == 0))
         return self.table.fetch_excluding(self.h[p] + self.g[v], code)
 
+    def side_parts(self, v, q):
+        """``excluding(p, v, q, adjacent=True)`` for every source p as separable flat
+        indices (see :meth:`.distances.DenseTable.side_parts`); None unless Y has
+        dilation 1."""
+        if self.gy.dilation != (1, 1):
+            return None
+        kyw = self.gy.lengths.shape[3]
+        qc, qy, qx = (t[q] for t in self._q)
+        code = qc + (qy - self._v[0][v]) * kyw + (qx - self._v[1][v])
+        return self.g[v], code, self.h, torch.zeros_like(self.h), self.table.flat()
+
+    def dst_side_parts(self, p, q):
+        """``excluding(p, s, q, adjacent=True)`` for every destination s, likewise."""
+        if self.gy.dilation != (1, 1):
+            return None
+        kyw = self.gy.lengths.shape[3]
+        qc, qy, qx = (t[q] for t in self._q)
+        return (self.h[p], qc + qy * kyw + qx, self.g, self._v[0] * kyw + self._v[1],
+                self.table.flat())
+
     def lookup(self, p, v):
         """(best, middle node or -1, second) for any broadcastable node ids."""
         gx, gy = self.gx, self.gy
@@ -272,9 +296,7 @@ class ConvThreeHop(_OffsetPaths):
         o2x = self.o2[1]
         qc, qy, qx = (t[q][:, None] for t in self._q)
         code = qc + (qy - self._s[0][s]) * o2x + (qx - self._s[1][s])
-        tab = self.table
-        return self.h[p], self.g[s], code, (tab.best.reshape(-1), tab.arg.reshape(-1),
-                                            tab.second.reshape(-1))
+        return self.h[p], self.g[s], code, self.table.flat()
 
     def lookup(self, p, s):
         """(best, first middle node or -1, second) for any broadcastable node ids."""

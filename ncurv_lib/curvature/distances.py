@@ -154,6 +154,17 @@ class DenseTable:
         return torch.where(torch.take(self.top.arg, lin) == mid, torch.take(self.top.second, lin),
                            torch.take(self.top.best, lin))
 
+    def side_parts(self, cols, mid):
+        """``excluding(k, cols, mid)`` for every row node k as separable flat indices:
+        (x_e, c_e, y_node, c_node, flat tables) with the entry at ``x_e + y_node[k]``
+        and the excluded code ``c_e - c_node[k]`` (see :func:`.kernels.side_sums`)."""
+        n_rows, n_cols = self.top.best.shape
+        rows = torch.arange(n_rows) if self.row_loc is None else self.row_loc
+        x = cols if self.col_loc is None else self.col_loc[cols]
+        top = self.top
+        return (x, mid, rows * n_cols, torch.zeros_like(rows),
+                (top.best.reshape(-1), top.arg.reshape(-1), top.second.reshape(-1)))
+
     def flat_parts(self, rows, cols, mid):
         """For (E, P) ``rows``, (E, S) ``cols`` and (E,) middle nodes: row parts h (E, P)
         and column parts g (E, S) of the flat index, the codes (E, S) that ``arg``
@@ -181,3 +192,9 @@ class Transposed:
 
     def excluding(self, rows, cols, mid, adjacent=False):
         return self.inner.excluding(cols, rows, mid, adjacent)
+
+    def side_parts(self, cols, mid):
+        """As :meth:`DenseTable.side_parts`, the row nodes being the inner table's
+        columns (None where the inner table has no such form)."""
+        part = getattr(self.inner, "dst_side_parts", None)
+        return None if part is None else part(cols, mid)

@@ -116,6 +116,29 @@ def closed_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks):
     return (pm * a).sum(dim=1) + (sm * b).sum(dim=1) - d, pdelta | sdelta
 
 
+def _side_sum(table, sup, nodes, fixed, d, paper):
+    """:math:`\\langle m, L\\rangle` of one side by :func:`.kernels.side_sums`: masses of
+    ``sup`` at ``nodes`` (the edges' ends on that side), lengths from ``table`` between
+    each neighbour and ``fixed`` (the other end, also the excluded middle node);
+    ``d`` where ``sup`` is None (a point mass). None when not compiled."""
+    if sup is None:
+        return d.clone()
+    parts = table.side_parts(fixed, nodes) if hasattr(table, "side_parts") else None
+    return None if parts is None else kernels.side_sums(sup, nodes, parts, d, paper)
+
+
+def compiled_closed_term(tab, mu_sup, nu_sup, u, v, d, paper):
+    """:func:`closed_term` for every edge at once by :func:`.kernels.side_sums` (no
+    (E, K) tensors, no chunks), or None without numba or separable tables."""
+    sa = _side_sum(tab.m2a, mu_sup, u, v, d, paper)
+    sb = None if sa is None else _side_sum(tab.m2b, nu_sup, v, u, d, paper)
+    if sb is None:
+        return None
+    delta = lambda sup, nodes: (torch.ones(nodes.numel(), dtype=torch.bool) if sup is None
+                                else sup.delta[nodes])
+    return sa + sb - d, delta(mu_sup, u) | delta(nu_sup, v)
+
+
 def _screen(tab, pm, a, pid, pdelta, sm, b, sid, sdelta, d, thr):
     """Rows (E, P) and columns (E, S) that can hold a negative reduced cost.
 
@@ -273,6 +296,9 @@ def edge_lower_bounds(tab, mu_sup, nu_sup, u, v, d, paper):
     exact = torch.zeros(u.numel(), dtype=torch.bool)
     if not u.numel():
         return k_lo, exact
+    fast = compiled_closed_term(tab, mu_sup, nu_sup, u, v, d, paper)
+    if fast is not None:
+        return 1.0 - fast[0] / d, fast[1]
     order, chunks = _chunks(_support_sizes(mu_sup, u), _support_sizes(nu_sup, v), pairs=False)
     for lo, hi, kp, ks in chunks:
         e = order[lo:hi]

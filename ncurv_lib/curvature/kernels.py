@@ -19,6 +19,7 @@ code of :mod:`.transport` and :mod:`.edges` is used instead):
   :func:`.edges.transport_term`, term by term.
 """
 import numpy as np
+import torch
 
 try:
     from numba import njit
@@ -142,7 +143,38 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
     return n_open
 
 
+def _side_sums_py(idx, mass, length, delta, nodes, x_e, c_e, y_node, c_node, best, arg, second,
+                  d, paper, out):
+    """``out[e]``: :math:`\\langle\\mu, A\\rangle` of one side of edge e, straight from the
+    support arrays (no (E, K) tensor). The neighbour distribution of ``nodes[e]``
+    is ``idx`` / ``mass`` / ``length`` (kept slots first, -1 after) or a point mass
+    (``delta``: the value is ``d[e]``); a neighbour k's two-hop length sits at
+    ``best[x_e[e] + y_node[k]]``, in the paper convention over middle nodes other
+    than the edge's (``second`` where ``arg`` equals ``c_e[e] - c_node[k]``) and
+    capped by the path through the edge, ``length + d``."""
+    last = best.size - 1
+    for e in range(nodes.size):
+        n = nodes[e]
+        if delta[n]:
+            out[e] = d[e]
+            continue
+        tot = 0.0
+        for k in range(idx.shape[1]):
+            p = idx[n, k]
+            if p < 0:
+                break
+            f = min(max(x_e[e] + y_node[p], 0), last)
+            val = best[f]
+            if paper:
+                if arg[f] == c_e[e] - c_node[p]:
+                    val = second[f]
+                val = min(val, length[n, k] + d[e])
+            tot += mass[n, k] * val
+        out[e] = tot
+
+
 GREEDY_PLAN = _jit(_greedy_plan_py) if njit is not None else None
+SIDE_SUMS = _jit(_side_sums_py) if njit is not None else None
 EDGE_BOUNDS = _jit(_edge_bounds_py) if njit is not None else None
 
 
@@ -167,3 +199,18 @@ def edge_bounds(arrays, table, paper):
     lo, hi, pend = np.empty(n), np.empty(n), np.empty(n, dtype=np.bool_)
     n_open = EDGE_BOUNDS(*args, bool(paper), lo, hi, pend)
     return lo, hi, pend, int(n_open)
+
+
+def side_sums(sup, nodes, parts, d, paper):
+    """:math:`\\langle m, L\\rangle` (E,) of one side of each edge by :data:`SIDE_SUMS`:
+    ``sup`` a :class:`.measures.Support`, ``nodes`` (E,) the side's end nodes, ``parts``
+    = (x_e, c_e, y_node, c_node, (best, arg, second)) from a table's ``side_parts``;
+    None without numba."""
+    if SIDE_SUMS is None:
+        return None
+    x_e, c_e, y_node, c_node, table = parts
+    arrays = (sup.idx, sup.mass, sup.length, sup.delta, nodes, x_e, c_e, y_node, c_node, *table)
+    args = [np.ascontiguousarray(x.numpy()) for x in arrays]
+    out = np.empty(nodes.numel())
+    SIDE_SUMS(*args, np.ascontiguousarray(d.numpy()), bool(paper), out)
+    return torch.from_numpy(out)
