@@ -1,5 +1,6 @@
-"""The compiled reduced-transport kernel (kernels.EDGE_BOUNDS) agrees with the batched
-torch path of edges.transport_term: same bounds, same open problems, same exact values."""
+"""The compiled kernels (kernels.EDGE_BOUNDS, SIDE_VALUES, SIDE_SUMS) agree with the batched
+torch path of edges.transport_term and closed_term: same bounds, same open problems, same
+exact values."""
 import pytest
 import torch
 
@@ -53,7 +54,8 @@ def test_compiled_term_equals_the_torch_path(convention, solve, counted, monkeyp
         model, x = make()
         fast = _pass(model, x, cfg, solve)
         with monkeypatch.context() as m:
-            m.setattr(kernels, "EDGE_BOUNDS", None)
+            for name in ("EDGE_BOUNDS", "SIDE_VALUES", "SIDE_SUMS"):
+                m.setattr(kernels, name, None)
             slow = _pass(model, x, cfg, solve)
         for (lo_f, hi_f, p_f), (lo_s, hi_s, p_s) in zip(fast, slow):
             assert torch.equal(p_f, p_s)

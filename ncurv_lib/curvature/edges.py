@@ -94,17 +94,27 @@ def _sides(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks):
     """
     pm, pw, pid, pdelta = _side(mu_sup, u, kp)
     sm, sw, sid, sdelta = _side(nu_sup, v, ks)
-    a = _a_values(tab, pid, pw, u, v, d, paper)
-    b = _b_values(tab, sid, sw, u, v, d, paper)
-    pm, a = pm.clone(), a.clone()
+    a = _side_lengths(tab.m2a, mu_sup, u, v, d, paper, kp)
+    b = _side_lengths(tab.m2b, nu_sup, v, u, d, paper, ks)
+    a = _a_values(tab, pid, pw, u, v, d, paper).clone() if a is None else a
+    b = _b_values(tab, sid, sw, u, v, d, paper).clone() if b is None else b
+    pm, sm = pm.clone(), sm.clone()
     pm[pdelta] = 0.0
     pm[pdelta, 0] = 1.0
     a[pdelta, 0] = d[pdelta]
-    sm, b = sm.clone(), b.clone()
     sm[sdelta] = 0.0
     sm[sdelta, 0] = 1.0
     b[sdelta, 0] = d[sdelta]
     return pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta
+
+
+def _side_lengths(table, sup, nodes, fixed, d, paper, k):
+    """The (E, k) two-hop lengths of one side by :func:`.kernels.side_values` (0 where
+    the mass is 0), or None (a point-mass side, no numba, no separable table)."""
+    if sup is None or not hasattr(table, "side_parts"):
+        return None
+    parts = table.side_parts(fixed, nodes)
+    return None if parts is None else kernels.side_values(sup, nodes, parts, d, paper, k)
 
 
 def closed_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks):

@@ -143,38 +143,69 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
     return n_open
 
 
+@_jit
+def _side_row(idx, mass, length, n, x, c, y_node, c_node, best, arg, second, d, paper, row):
+    """``row[k]``: the two-hop length of slot k of node n's distribution (``idx`` /
+    ``mass`` / ``length``, kept slots first, -1 after), 0 where its mass is 0; returns
+    the number of slots filled. The length sits at ``best[x + y_node[k]]``; in the
+    paper convention over middle nodes other than the edge's (``second`` where
+    ``arg`` equals ``c - c_node[k]``), capped by the path through the edge,
+    ``length + d``."""
+    last = best.size - 1
+    n_k = min(row.size, idx.shape[1])
+    for k in range(n_k):
+        p = idx[n, k]
+        if p < 0:
+            return k
+        val = 0.0
+        if mass[n, k] > 0:
+            f = min(max(x + y_node[p], 0), last)
+            val = best[f]
+            if paper:
+                if arg[f] == c - c_node[p]:
+                    val = second[f]
+                val = min(val, length[n, k] + d)
+        row[k] = val
+    return n_k
+
+
 def _side_sums_py(idx, mass, length, delta, nodes, x_e, c_e, y_node, c_node, best, arg, second,
                   d, paper, out):
     """``out[e]``: :math:`\\langle\\mu, A\\rangle` of one side of edge e, straight from the
-    support arrays (no (E, K) tensor). The neighbour distribution of ``nodes[e]``
-    is ``idx`` / ``mass`` / ``length`` (kept slots first, -1 after) or a point mass
-    (``delta``: the value is ``d[e]``); a neighbour k's two-hop length sits at
-    ``best[x_e[e] + y_node[k]]``, in the paper convention over middle nodes other
-    than the edge's (``second`` where ``arg`` equals ``c_e[e] - c_node[k]``) and
-    capped by the path through the edge, ``length + d``."""
-    last = best.size - 1
+    support arrays (no (E, K) tensor): the distribution of ``nodes[e]`` weighs the
+    lengths of :func:`_side_row` (``x = x_e[e]``, ``c = c_e[e]``); a point mass
+    (``delta``) gives ``d[e]``."""
+    row = np.empty(idx.shape[1])
     for e in range(nodes.size):
         n = nodes[e]
         if delta[n]:
             out[e] = d[e]
             continue
+        k = _side_row(idx, mass, length, n, x_e[e], c_e[e], y_node, c_node, best, arg, second,
+                      d[e], paper, row)
         tot = 0.0
-        for k in range(idx.shape[1]):
-            p = idx[n, k]
-            if p < 0:
-                break
-            f = min(max(x_e[e] + y_node[p], 0), last)
-            val = best[f]
-            if paper:
-                if arg[f] == c_e[e] - c_node[p]:
-                    val = second[f]
-                val = min(val, length[n, k] + d[e])
-            tot += mass[n, k] * val
+        for j in range(k):
+            tot += mass[n, j] * row[j]
         out[e] = tot
+
+
+def _side_values_py(idx, mass, length, delta, nodes, x_e, c_e, y_node, c_node, best, arg,
+                    second, d, paper, out):
+    """``out[e]`` (E, K'): the lengths that :func:`_side_sums_py` weighs, 0 where the
+    mass is 0; a point mass has its length ``d[e]`` in slot 0."""
+    for e in range(nodes.size):
+        n = nodes[e]
+        out[e, :] = 0.0
+        if delta[n]:
+            out[e, 0] = d[e]
+        else:
+            _side_row(idx, mass, length, n, x_e[e], c_e[e], y_node, c_node, best, arg, second,
+                      d[e], paper, out[e])
 
 
 GREEDY_PLAN = _jit(_greedy_plan_py) if njit is not None else None
 SIDE_SUMS = _jit(_side_sums_py) if njit is not None else None
+SIDE_VALUES = _jit(_side_values_py) if njit is not None else None
 EDGE_BOUNDS = _jit(_edge_bounds_py) if njit is not None else None
 
 
@@ -213,4 +244,17 @@ def side_sums(sup, nodes, parts, d, paper):
     args = [np.ascontiguousarray(x.numpy()) for x in arrays]
     out = np.empty(nodes.numel())
     SIDE_SUMS(*args, np.ascontiguousarray(d.numpy()), bool(paper), out)
+    return torch.from_numpy(out)
+
+
+def side_values(sup, nodes, parts, d, paper, k):
+    """The (E, k) lengths of one side by :data:`SIDE_VALUES` (arguments as
+    :func:`side_sums`), 0 where the mass is 0; None without numba."""
+    if SIDE_VALUES is None:
+        return None
+    x_e, c_e, y_node, c_node, table = parts
+    arrays = (sup.idx, sup.mass, sup.length, sup.delta, nodes, x_e, c_e, y_node, c_node, *table)
+    args = [np.ascontiguousarray(x.numpy()) for x in arrays]
+    out = np.empty((nodes.numel(), k))
+    SIDE_VALUES(*args, np.ascontiguousarray(d.numpy()), bool(paper), out)
     return torch.from_numpy(out)
