@@ -26,8 +26,14 @@ def _pass(model, x, cfg, solve):
 @pytest.fixture
 def counted(monkeypatch):
     """Count the compiled calls and the three-hop table kinds they read."""
-    seen = {"calls": 0, "kinds": set()}
-    inner = kernels.edge_bounds
+    seen = {"calls": 0, "kinds": set(), "lps": 0}
+    inner, problems = kernels.edge_bounds, kernels.edge_problems
+
+    def counted_problems(*args):
+        out = problems(*args)
+        seen["lps"] += len(out)
+        return out
+    monkeypatch.setattr(kernels, "edge_problems", counted_problems)
 
     def wrapped(arrays, table, paper):
         seen["calls"] += 1
@@ -65,6 +71,7 @@ def test_compiled_term_equals_the_torch_path(convention, solve, counted, monkeyp
     assert counted["calls"] > 0
     assert counted["kinds"] == {"ConvThreeHop", "DenseTable"}
     assert (n_open > 0) == (not solve)          # bounds leave problems open, solving none
+    assert (counted["lps"] > 0) == solve        # the LPs were posed by kernels.edge_problems
 
 
 def _bounds_of_every_layer(model, x, cfg):

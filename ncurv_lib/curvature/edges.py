@@ -27,7 +27,7 @@ import torch
 
 from . import kernels
 from .measures import Support, compact
-from .transport import reduced_ot
+from .transport import lp_block, reduced_ot
 
 CHUNK = 1 << 21
 
@@ -193,15 +193,15 @@ def _compiled_term(tab, parts, u, d, scale, paper, solve):
     if kernels.EDGE_BOUNDS is None or not hasattr(tab.m3, "flat_parts"):
         return None
     h, g, code, flat = tab.m3.flat_parts(pid.clamp_min(0), sid.clamp_min(0), u)
-    lo, hi, pend, n_open = kernels.edge_bounds(
-        (pm, a, pw, rows, h, sm, b, cols, g, code, d, 1e-13 * scale), flat, paper)
+    args = (pm, a, pw, rows, h, sm, b, cols, g, code, d, 1e-13 * scale)
+    lo, hi, pend, n_open = kernels.edge_bounds(args, flat, paper)
     lo, hi, pend = torch.from_numpy(lo), torch.from_numpy(hi), torch.from_numpy(pend)
     n_lp = 0
     if solve and pend.any():
         k = torch.nonzero(pend).squeeze(1)
-        sub = [z[k] for z in parts]
-        val, _, _, n_lp = reduced_ot(*_reduced_costs(tab, *sub, u[k], d[k], scale[k], paper))
-        lo[k], hi[k], pend[k] = val, val, False
+        probs = kernels.edge_problems(args, flat, paper, k)
+        val = torch.tensor([lp_block(*prob) for prob in probs], dtype=torch.float64)
+        lo[k], hi[k], pend[k], n_lp = val, val, False, len(probs)
     return lo, hi, pend, n_lp, n_open
 
 

@@ -69,6 +69,47 @@ def _greedy_plan_py(mu, nu, c, out):
         out[e] = _greedy_cost(c[e], mu[e], cap, row_min)
 
 
+@_jit
+def _edge_costs(e, pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg, second, paper,
+                rix, cix, mass, cap, r_min, c_min, buf):
+    """Reduced costs of edge e (arguments as :func:`_edge_bounds_py`) into ``buf``:
+    the kept rows ``rix`` (masses ``mass``) by the kept columns ``cix`` (capacities
+    ``cap``), each cost below ``-thr`` or 0; row and column minima in ``r_min`` /
+    ``c_min``. Returns (rows, columns, the independent coupling's cost)."""
+    nr = nc = 0
+    for p in range(pm.shape[1]):
+        if rows[e, p]:
+            rix[nr], mass[nr] = p, pm[e, p]
+            nr += 1
+    for s in range(sm.shape[1]):
+        if cols[e, s]:
+            cix[nc], cap[nc], c_min[nc] = s, sm[e, s], 0.0
+            nc += 1
+    last = best.size - 1
+    indep = 0.0
+    for i in range(nr):
+        p = rix[i]
+        low = 0.0
+        for j in range(nc):
+            s = cix[j]
+            f = min(max(h[e, p] + g[e, s], 0), last)
+            v3 = best[f]
+            if paper:
+                if arg[f] == code[e, s]:
+                    v3 = second[f]
+                v3 = min(v3, pw[e, p] + b[e, s])
+            x = (v3 + d[e]) - a[e, p] - b[e, s]
+            if x < -thr[e]:
+                buf[i * nc + j] = x
+                low = min(low, x)
+                c_min[j] = min(c_min[j], x)
+                indep += mass[i] * cap[j] * x
+            else:
+                buf[i * nc + j] = 0.0
+        r_min[i] = low
+    return nr, nc, indep
+
+
 def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg, second,
                     paper, lo, hi, pend):
     """Bounds on the reduced transport term of each edge e (all arrays row e).
@@ -86,61 +127,62 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
     n_s = sm.shape[1]
     buf = np.empty(n_p * n_s)
     rix, cix = np.empty(n_p, dtype=np.int64), np.empty(n_s, dtype=np.int64)
-    mass, cap, col_min = np.empty(n_p), np.empty(n_s), np.empty(n_s)
-    row_min = np.empty(n_p)
-    last = best.size - 1
+    mass, cap, c_min = np.empty(n_p), np.empty(n_s), np.empty(n_s)
+    r_min, scratch = np.empty(n_p), np.empty(n_p)
     n_open = 0
     for e in range(n_e):
         lo[e], hi[e], pend[e] = 0.0, 0.0, False
-        nr = nc = 0
-        for p in range(n_p):
-            if rows[e, p]:
-                rix[nr], mass[nr] = p, pm[e, p]
-                nr += 1
-        for s in range(n_s):
-            if cols[e, s]:
-                cix[nc], cap[nc], col_min[nc] = s, sm[e, s], 0.0
-                nc += 1
-        if nr == 0 or nc == 0:
-            continue
-        cm = buf[:nr * nc].reshape((nr, nc))
-        n_rows, r_dual, indep = 0, 0.0, 0.0
+        nr, nc, indep = _edge_costs(e, pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best,
+                                    arg, second, paper, rix, cix, mass, cap, r_min, c_min, buf)
+        n_rows, r_dual = 0, 0.0
         for i in range(nr):
-            p = rix[i]
-            r_min = 0.0
-            for j in range(nc):
-                s = cix[j]
-                f = min(max(h[e, p] + g[e, s], 0), last)
-                v3 = best[f]
-                if paper:
-                    if arg[f] == code[e, s]:
-                        v3 = second[f]
-                    v3 = min(v3, pw[e, p] + b[e, s])
-                x = (v3 + d[e]) - a[e, p] - b[e, s]
-                if x < -thr[e]:
-                    cm[i, j] = x
-                    r_min = min(r_min, x)
-                    col_min[j] = min(col_min[j], x)
-                    indep += mass[i] * cap[j] * x
-                else:
-                    cm[i, j] = 0.0
-            if r_min < 0:
-                n_rows += 1
-            r_dual += mass[i] * r_min
+            n_rows += r_min[i] < 0
+            r_dual += mass[i] * r_min[i]
         if n_rows == 0:
             continue
         n_open += 1
         n_cols, c_dual = 0, 0.0
         for j in range(nc):
-            if col_min[j] < 0:
-                n_cols += 1
-            c_dual += cap[j] * col_min[j]
-        greedy = _greedy_cost(cm, mass[:nr], cap[:nc], row_min)
+            n_cols += c_min[j] < 0
+            c_dual += cap[j] * c_min[j]
+        greedy = _greedy_cost(buf[:nr * nc].reshape((nr, nc)), mass[:nr], cap[:nc], scratch)
         if n_rows == 1 or n_cols == 1:
             lo[e], hi[e] = greedy, greedy
         else:
             lo[e], hi[e], pend[e] = max(r_dual, c_dual), min(indep, greedy), True
     return n_open
+
+
+def _edge_problems_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg, second,
+                      paper, sel, off, mu_out, nu_out, cost_out, sizes):
+    """The transport problems of edges ``sel``, for an LP: the masses of the rows and
+    columns holding a negative reduced cost and the block of costs between them
+    (row-major), written from offsets ``off[i]`` = (rows, columns, costs) into
+    ``mu_out``, ``nu_out``, ``cost_out``; ``sizes[i]`` = (rows, columns). Arguments
+    as :func:`_edge_bounds_py`, whose costs these are, entry for entry."""
+    n_p, n_s = pm.shape[1], sm.shape[1]
+    buf = np.empty(n_p * n_s)
+    rix, cix = np.empty(n_p, dtype=np.int64), np.empty(n_s, dtype=np.int64)
+    mass, cap, c_min, r_min = np.empty(n_p), np.empty(n_s), np.empty(n_s), np.empty(n_p)
+    for i in range(sel.size):
+        nr, nc, _ = _edge_costs(sel[i], pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best,
+                                arg, second, paper, rix, cix, mass, cap, r_min, c_min, buf)
+        o_r, o_c, o_m = off[i, 0], off[i, 1], off[i, 2]
+        k_r = k_c = 0
+        for j in range(nc):
+            if c_min[j] < 0:
+                nu_out[o_c + k_c] = cap[j]
+                k_c += 1
+        for r in range(nr):
+            if r_min[r] < 0:
+                mu_out[o_r + k_r] = mass[r]
+                k = 0
+                for j in range(nc):
+                    if c_min[j] < 0:
+                        cost_out[o_m + k_r * k_c + k] = buf[r * nc + j]
+                        k += 1
+                k_r += 1
+        sizes[i, 0], sizes[i, 1] = k_r, k_c
 
 
 @_jit
@@ -207,6 +249,7 @@ GREEDY_PLAN = _jit(_greedy_plan_py) if njit is not None else None
 SIDE_SUMS = _jit(_side_sums_py) if njit is not None else None
 SIDE_VALUES = _jit(_side_values_py) if njit is not None else None
 EDGE_BOUNDS = _jit(_edge_bounds_py) if njit is not None else None
+EDGE_PROBLEMS = _jit(_edge_problems_py) if njit is not None else None
 
 
 def greedy_plan(mu, nu, c):
@@ -258,3 +301,22 @@ def side_values(sup, nodes, parts, d, paper, k):
     out = np.empty((nodes.numel(), k))
     SIDE_VALUES(*args, np.ascontiguousarray(d.numpy()), bool(paper), out)
     return torch.from_numpy(out)
+
+
+def edge_problems(arrays, table, paper, sel):
+    """The LPs of edges ``sel`` (arguments as :func:`edge_bounds`) by
+    :data:`EDGE_PROBLEMS`: a list of (row masses, column masses, cost block) numpy
+    arrays, only the rows and columns with a negative cost; None without numba."""
+    if EDGE_PROBLEMS is None:
+        return None
+    args = [np.ascontiguousarray(x.numpy()) for x in (*arrays, *table)]
+    rows, cols = arrays[3][sel].sum(dim=1), arrays[7][sel].sum(dim=1)
+    ends = torch.stack([rows.cumsum(0), cols.cumsum(0), (rows * cols).cumsum(0)], dim=1)
+    off = torch.cat([torch.zeros((1, 3), dtype=ends.dtype), ends[:-1]]).numpy()
+    total = ends[-1].tolist()
+    mu, nu, cost = np.empty(total[0]), np.empty(total[1]), np.empty(total[2])
+    sizes = np.empty((sel.numel(), 2), dtype=np.int64)
+    EDGE_PROBLEMS(*args, bool(paper), np.ascontiguousarray(sel.numpy()), off, mu, nu, cost,
+                  sizes)
+    return [(mu[o[0]:o[0] + r], nu[o[1]:o[1] + c], cost[o[2]:o[2] + r * c].reshape(r, c))
+            for o, (r, c) in zip(off.tolist(), sizes.tolist())]

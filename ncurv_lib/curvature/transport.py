@@ -85,8 +85,13 @@ def _emd(a, b, m):
 
 def _lp(mu, nu, c, rows, cols):
     """One reduced LP with a dummy row/column for the inactive mass."""
-    a, b = mu[rows], nu[cols]
-    m = c[np.ix_(rows, cols)]
+    return lp_block(mu[rows], nu[cols], c[np.ix_(rows, cols)])
+
+
+def lp_block(a, b, m):
+    """OT value of the reduced problem with active row masses ``a``, column masses
+    ``b`` and costs ``m`` between them (numpy); the mass outside them (1 minus their
+    sum) goes to a dummy row/column at cost 0."""
     ra, rb = 1.0 - a.sum(), 1.0 - b.sum()
     if ra > 1e-14:
         a = np.append(a, ra)
