@@ -35,9 +35,9 @@ def counted(monkeypatch):
         return out
     monkeypatch.setattr(kernels, "edge_problems", counted_problems)
 
-    def wrapped(arrays, table, paper):
+    def wrapped(arrays, table, paper, enough=None):
         seen["calls"] += 1
-        return inner(arrays, table, paper)
+        return inner(arrays, table, paper, enough)
     flat = {}
     for cls in (CD.ConvThreeHop, nc.curvature.distances.DenseTable):
         flat[cls] = cls.flat_parts
@@ -138,3 +138,27 @@ def test_side_parts_of_every_table_kind_match_their_lookups():
         assert torch.equal(got[ok], want[ok])
         checked += int(ok.sum())
     assert checked > 100
+
+
+@pytest.mark.parametrize("convention", ["paper", "authors"])
+def test_bounds_with_a_need_stay_valid_and_stop_early(convention):
+    """With ``need`` (the parameters' best), an edge that a north-west corner plan already
+    shows to reach its need keeps that plan's bound (k_hi = +inf, no greedy plan, no
+    other cost formed); every bound still brackets the exact value."""
+    cfg = nc.CurvatureConfig(convention=convention)
+    settled = 0
+    for make in MODELS:
+        model, x = make()
+        mdl = A._prepare(model, x)
+        for n in range(x.shape[0]):
+            mu, nu = A._supports(cfg, mdl.trs, mdl.xs, n)
+            for t in range(len(mdl.trs)):
+                exact, _, _ = A._layer(cfg, mdl, n, t, mu, nu, A.Stats())
+                need = exact + torch.rand(exact.shape, generator=torch.Generator().manual_seed(t),
+                                          dtype=torch.float64) - 0.5
+                lo, hi, pend = A._layer(cfg, mdl, n, t, mu, nu, A.Stats(), solve=False, need=need)
+                assert (lo <= exact + 1e-12).all() and (exact <= hi + 1e-12).all()
+                corner = pend & torch.isinf(hi)
+                assert (lo[corner] >= need[corner] - 1e-12).all()
+                settled += int(corner.sum())
+    assert settled > 0

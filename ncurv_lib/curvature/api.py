@@ -273,10 +273,11 @@ def _prepare(model, x):
     return _Model(chain=chain, fw=fw, trs=trs, xs=[activity(v) for v in fw.values])
 
 
-def _layer(cfg, mdl, n, t, mu, nu, stats, edges=None, solve=True):
+def _layer(cfg, mdl, n, t, mu, nu, stats, edges=None, solve=True, need=None):
     """Bounds (k_lo, k_hi) and ``pending`` for the edges of transition t on example n.
 
-    ``edges`` (optional (E',) int64) restricts to a subset of the transition's edges.
+    ``edges`` (optional (E',) int64) restricts to a subset of the transition's edges;
+    ``need`` (optional, one per edge) as in :func:`.edges.transport_term`.
     """
     tr, act, n_t = mdl.trs[t], mdl.chain.activation, len(mdl.trs)
     src, dst = (tr.src, tr.dst) if edges is None else (tr.src[edges], tr.dst[edges])
@@ -294,7 +295,8 @@ def _layer(cfg, mdl, n, t, mu, nu, stats, edges=None, solve=True):
         sub_u, sub_v = (None, None) if edges is None else (src[reg], dst[reg])
         tab = _layer_tables(cfg, mdl, t, mu, nu, sub_u, sub_v)
         lo, hi, pend, n_lp, n_open = edge_kappa(tab, mu[t], nu[t + 1], src[reg], dst[reg],
-                                                d[reg], cfg.convention == "paper", solve)
+                                                d[reg], cfg.convention == "paper", solve,
+                                                None if need is None else need[reg])
         k_lo[reg], k_hi[reg], pending[reg] = lo, hi, pend
         for obj in (layer, stats.__dict__):
             obj["lps"] += n_lp

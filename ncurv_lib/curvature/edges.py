@@ -186,15 +186,17 @@ def _reduced_costs(tab, pm, a, pid, pw, rows, sm, b, sid, cols, u, d, scale, pap
     return mu_c, nu_c, c
 
 
-def _compiled_term(tab, parts, u, d, scale, paper, solve):
+def _compiled_term(tab, parts, u, d, scale, paper, solve, enough):
     """The reduced transport term by :func:`.kernels.edge_bounds` (None without numba or
-    without flat three-hop tables); with ``solve``, edges it leaves open go to the LP."""
+    without flat three-hop tables); with ``solve``, edges it leaves open go to the LP,
+    else an open edge shown by a cheap plan to cost at most ``enough`` (None: -inf)
+    keeps that plan's cost as its upper bound."""
     pm, a, pid, pw, rows, sm, b, sid, cols = parts
     if kernels.EDGE_BOUNDS is None or not hasattr(tab.m3, "flat_parts"):
         return None
     h, g, code, flat = tab.m3.flat_parts(pid.clamp_min(0), sid.clamp_min(0), u)
     args = (pm, a, pw, rows, h, sm, b, cols, g, code, d, 1e-13 * scale)
-    lo, hi, pend, n_open = kernels.edge_bounds(args, flat, paper)
+    lo, hi, pend, n_open = kernels.edge_bounds(args, flat, paper, None if solve else enough)
     lo, hi, pend = torch.from_numpy(lo), torch.from_numpy(hi), torch.from_numpy(pend)
     n_lp = 0
     if solve and pend.any():
@@ -205,14 +207,17 @@ def _compiled_term(tab, parts, u, d, scale, paper, solve):
     return lo, hi, pend, n_lp, n_open
 
 
-def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True):
+def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True, need=None):
     """Bounds on :math:`R` for edges ``(u, v)`` with costs ``d`` (all (E,)).
 
     Three-hop lengths are looked up only on the rows and columns :func:`_screen`
     keeps (the others have reduced cost 0); the reduced transport sees those
     masses, the rest is its dummy row/column. Compiled per edge
     (:mod:`.kernels`) when numba is available, else as batched tensors.
-    Returns (r_lo, r_hi, pending, n_lp, n_not_closed); r_lo == r_hi where exact.
+    ``need`` (E,), optional: curvature values that settle the caller's question; an
+    edge whose kappa is shown to be at least its ``need`` by a cheap upper bound on R
+    (the independent coupling) gets no tighter one. Returns (r_lo, r_hi, pending,
+    n_lp, n_not_closed); r_lo == r_hi where exact.
     """
     pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta = _sides(tab, mu_sup, nu_sup, u, v, d,
                                                              paper, kp, ks)
@@ -227,7 +232,8 @@ def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True):
     if not e.numel():
         return closed, closed.clone(), pending, 0, 0
     parts = [z[e] for z in (pm, a, pid, pw, rows, sm, b, sid, cols)]
-    fast = _compiled_term(tab, parts, u[e], d[e], scale[e], paper, solve)
+    enough = None if need is None else ((1.0 - need) * d - closed)[e]
+    fast = _compiled_term(tab, parts, u[e], d[e], scale[e], paper, solve, enough)
     if fast is not None:
         lo[e], hi[e], pending[e], n_lp, n_open = fast
         return closed + lo, closed + hi, pending, n_lp, n_open
@@ -264,8 +270,9 @@ def _chunks(cu, cv, pairs=True):
     return order, out
 
 
-def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True):
-    """:math:`\\kappa = 1 - R/D` for edges (u, v) with costs d, in chunks of similar support sizes.
+def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True, need=None):
+    """:math:`\\kappa = 1 - R/D` for edges (u, v) with costs d, in chunks of similar support sizes
+    (``need``: see :func:`transport_term`).
 
     Returns
     -------
@@ -284,7 +291,7 @@ def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True):
     for lo, hi, kp, ks in chunks:
         e = order[lo:hi]
         r_lo, r_hi, pend, k, o = transport_term(tab, mu_sup, nu_sup, u[e], v[e], d[e], paper,
-                                                kp, ks, solve)
+                                                kp, ks, solve, None if need is None else need[e])
         k_lo[e], k_hi[e], pending[e] = 1.0 - r_hi / d[e], 1.0 - r_lo / d[e], pend
         n_lp, n_open = n_lp + k, n_open + o
     return k_lo, k_hi, pending, n_lp, n_open

@@ -1,10 +1,14 @@
-"""Compiled per-problem loops of the transport step (numba), with torch fallbacks.
+"""Compiled per-problem loops of the curvature (numba), with torch fallbacks.
 
-Two loops are written here as plain Python over numpy arrays and compiled
+The loops are written here as plain Python over numpy arrays and compiled
 with numba when it is importable (``ncurv_lib`` does not require it; then
-:data:`GREEDY_PLAN` and :data:`EDGE_BOUNDS` are None and the batched torch
-code of :mod:`.transport` and :mod:`.edges` is used instead):
+:data:`GREEDY_PLAN`, :data:`EDGE_BOUNDS`, :data:`EDGE_PROBLEMS`,
+:data:`SIDE_SUMS` and :data:`SIDE_VALUES` are None and the batched torch code
+of :mod:`.transport` and :mod:`.edges` is used instead):
 
+* :func:`_side_sums_py` / :func:`_side_values_py`, the two-hop lengths of one
+  side of every edge (and their mass-weighted sums, the cheap bound), read
+  straight from the neighbour supports and the shared two-hop tables;
 * :func:`_greedy_cost`, the greedy feasible plan of one reduced problem
   (rows by their cheapest entry, each sending its mass to its cheapest
   negative-cost columns while they have capacity) -- an upper bound on the
@@ -15,8 +19,11 @@ code of :mod:`.transport` and :mod:`.edges` is used instead):
   three-hop table in a scratch buffer (never as an (E, P, S) tensor), then
   settled exactly (no negative cost, or one row / one column) or bracketed by
   the dual row/column-minimum bound and the cheaper of the independent
-  coupling and the greedy plan. The arithmetic is that of
-  :func:`.edges.transport_term`, term by term.
+  coupling and the greedy plan; given what bound would do, a north-west
+  corner plan (at most P + S costs) may settle an edge first;
+* :func:`_edge_problems_py`, the LPs of the edges left open, written from
+  the same costs. The arithmetic is that of :func:`.edges.transport_term`,
+  term by term.
 """
 import numpy as np
 import torch
@@ -31,15 +38,14 @@ _jit = njit(cache=True, nogil=True) if njit is not None else (lambda f: f)
 
 @_jit
 def _greedy_cost(cm, mass, cap, row_min):
-    """Cost of the greedy plan for costs ``cm`` (P, S) <= 0, row masses ``mass`` (P,)
-    and column capacities ``cap`` (S,) (consumed); scratch ``row_min`` (>= P).
+    """Cost of the greedy plan for costs ``cm`` (P, S) <= 0, row masses ``mass`` (P,),
+    column capacities ``cap`` (S,) (consumed) and ``row_min`` (P,) each row's cheapest
+    entry (0 where its mass is 0).
     Each row, in the order of its cheapest entry, takes its cheapest negative
     column with capacity left (the first of equal ones), again until its mass is
     placed; every take empties a row or a column, so there are at most P + S
     scans of a row. Leftover mass goes where the cost is 0."""
     n_p, n_s = cm.shape
-    for p in range(n_p):
-        row_min[p] = cm[p].min() if mass[p] > 0 else 0.0
     total = 0.0
     for p in np.argsort(row_min[:n_p], kind="mergesort"):
         if row_min[p] >= 0:
@@ -66,16 +72,32 @@ def _greedy_plan_py(mu, nu, c, out):
     row_min = np.empty(n_p)
     for e in range(n_e):
         cap[:] = nu[e]
+        for p in range(n_p):
+            row_min[p] = c[e, p].min() if mu[e, p] > 0 else 0.0
         out[e] = _greedy_cost(c[e], mu[e], cap, row_min)
 
 
 @_jit
-def _edge_costs(e, pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg, second, paper,
-                rix, cix, mass, cap, r_min, c_min, buf):
-    """Reduced costs of edge e (arguments as :func:`_edge_bounds_py`) into ``buf``:
-    the kept rows ``rix`` (masses ``mass``) by the kept columns ``cix`` (capacities
-    ``cap``), each cost below ``-thr`` or 0; row and column minima in ``r_min`` /
-    ``c_min``. Returns (rows, columns, the independent coupling's cost)."""
+def _row_costs(e, p, cix, j0, j1, a, pw, h, b, g, code, d, thr, best, arg, second, paper, out):
+    """``out[j - j0]``: reduced cost of row p and column ``cix[j]`` of edge e for j in
+    [j0, j1) (arguments as :func:`_edge_bounds_py`), 0 unless below ``-thr[e]``."""
+    last = best.size - 1
+    for j in range(j0, j1):
+        s = cix[j]
+        f = min(max(h[e, p] + g[e, s], 0), last)
+        v3 = best[f]
+        if paper:
+            if arg[f] == code[e, s]:
+                v3 = second[f]
+            v3 = min(v3, pw[e, p] + b[e, s])
+        x = (v3 + d[e]) - a[e, p] - b[e, s]
+        out[j - j0] = x if x < -thr[e] else 0.0
+
+
+@_jit
+def _kept(e, pm, rows, sm, cols, rix, cix, mass, cap):
+    """The kept rows (``rix``, masses ``mass``) and columns (``cix``, capacities ``cap``)
+    of edge e; returns their numbers."""
     nr = nc = 0
     for p in range(pm.shape[1]):
         if rows[e, p]:
@@ -83,35 +105,62 @@ def _edge_costs(e, pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg, 
             nr += 1
     for s in range(sm.shape[1]):
         if cols[e, s]:
-            cix[nc], cap[nc], c_min[nc] = s, sm[e, s], 0.0
+            cix[nc], cap[nc] = s, sm[e, s]
             nc += 1
-    last = best.size - 1
+    return nr, nc
+
+
+@_jit
+def _corner_cost(e, nr, nc, rix, cix, mass, cap, a, pw, h, b, g, code, d, thr, best, arg,
+                 second, paper, amount, row):
+    """Cost of the north-west corner plan over the kept rows then a dummy row, and the
+    kept columns then a dummy column (the mass outside them, at cost 0): a feasible
+    plan, so an upper bound on the reduced transport, from at most P + S costs
+    (scratch ``amount``, ``row`` of at least S)."""
+    j, c, total = 0, cap[0], 0.0
+    for i in range(nr):
+        m, j0, k = mass[i], j, 0
+        while m > 0 and j < nc:
+            t = min(m, c)
+            amount[k] = t
+            k += 1
+            m -= t
+            c -= t
+            if c <= 0:
+                j += 1
+                c = cap[j] if j < nc else 0.0
+        _row_costs(e, rix[i], cix, j0, j0 + k, a, pw, h, b, g, code, d, thr, best, arg, second,
+                   paper, row)
+        for q in range(k):
+            total += amount[q] * row[q]
+    return total
+
+
+@_jit
+def _edge_costs(e, nr, nc, rix, cix, mass, cap, a, pw, h, b, g, code, d, thr, best, arg,
+                second, paper, r_min, c_min, buf):
+    """Reduced costs of edge e's kept rows by kept columns (see :func:`_kept`) into
+    ``buf``; row and column minima in ``r_min`` / ``c_min``. Returns the independent
+    coupling's cost."""
+    c_min[:nc] = 0.0
     indep = 0.0
     for i in range(nr):
-        p = rix[i]
+        row = buf[i * nc:(i + 1) * nc]
+        _row_costs(e, rix[i], cix, 0, nc, a, pw, h, b, g, code, d, thr, best, arg, second,
+                   paper, row)
         low = 0.0
         for j in range(nc):
-            s = cix[j]
-            f = min(max(h[e, p] + g[e, s], 0), last)
-            v3 = best[f]
-            if paper:
-                if arg[f] == code[e, s]:
-                    v3 = second[f]
-                v3 = min(v3, pw[e, p] + b[e, s])
-            x = (v3 + d[e]) - a[e, p] - b[e, s]
-            if x < -thr[e]:
-                buf[i * nc + j] = x
+            x = row[j]
+            if x < 0:
                 low = min(low, x)
                 c_min[j] = min(c_min[j], x)
                 indep += mass[i] * cap[j] * x
-            else:
-                buf[i * nc + j] = 0.0
         r_min[i] = low
-    return nr, nc, indep
+    return indep
 
 
 def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg, second,
-                    paper, lo, hi, pend):
+                    paper, enough, lo, hi, pend):
     """Bounds on the reduced transport term of each edge e (all arrays row e).
 
     Rows p (masses ``pm``, two-hop lengths ``a``, edge lengths ``pw`` = w(p, u),
@@ -121,19 +170,32 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
     over middle nodes other than the edge's (``second`` where ``arg`` equals
     ``code``), capped by ``pw + b``. Costs not below ``-thr`` count as 0.
     Writes ``lo``, ``hi`` (equal where exact) and ``pend`` (an LP is needed);
-    returns the number of edges with a negative cost.
+    returns the number of edges with a negative cost. ``enough[e]`` is an upper
+    bound that settles what the caller wants (-inf: none does): where the
+    north-west corner plan already costs at most that, no other cost is formed
+    (``hi`` is its cost, ``lo`` -inf, the edge stays open); where the independent
+    coupling does, the greedy plan of an open problem is skipped.
     """
     n_e, n_p = pm.shape
     n_s = sm.shape[1]
     buf = np.empty(n_p * n_s)
     rix, cix = np.empty(n_p, dtype=np.int64), np.empty(n_s, dtype=np.int64)
     mass, cap, c_min = np.empty(n_p), np.empty(n_s), np.empty(n_s)
-    r_min, scratch = np.empty(n_p), np.empty(n_p)
+    r_min = np.empty(n_p)
     n_open = 0
     for e in range(n_e):
         lo[e], hi[e], pend[e] = 0.0, 0.0, False
-        nr, nc, indep = _edge_costs(e, pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best,
-                                    arg, second, paper, rix, cix, mass, cap, r_min, c_min, buf)
+        nr, nc = _kept(e, pm, rows, sm, cols, rix, cix, mass, cap)
+        if nr == 0 or nc == 0:
+            continue
+        if enough[e] > -np.inf:
+            corner = _corner_cost(e, nr, nc, rix, cix, mass, cap, a, pw, h, b, g, code, d, thr,
+                                  best, arg, second, paper, c_min, buf)
+            if corner <= enough[e]:
+                lo[e], hi[e], pend[e] = -np.inf, corner, True
+                continue
+        indep = _edge_costs(e, nr, nc, rix, cix, mass, cap, a, pw, h, b, g, code, d, thr, best,
+                            arg, second, paper, r_min, c_min, buf)
         n_rows, r_dual = 0, 0.0
         for i in range(nr):
             n_rows += r_min[i] < 0
@@ -145,7 +207,10 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
         for j in range(nc):
             n_cols += c_min[j] < 0
             c_dual += cap[j] * c_min[j]
-        greedy = _greedy_cost(buf[:nr * nc].reshape((nr, nc)), mass[:nr], cap[:nc], scratch)
+        if n_rows > 1 and n_cols > 1 and indep <= enough[e]:
+            lo[e], hi[e], pend[e] = max(r_dual, c_dual), indep, True
+            continue
+        greedy = _greedy_cost(buf[:nr * nc].reshape((nr, nc)), mass[:nr], cap[:nc], r_min)
         if n_rows == 1 or n_cols == 1:
             lo[e], hi[e] = greedy, greedy
         else:
@@ -165,8 +230,9 @@ def _edge_problems_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, ar
     rix, cix = np.empty(n_p, dtype=np.int64), np.empty(n_s, dtype=np.int64)
     mass, cap, c_min, r_min = np.empty(n_p), np.empty(n_s), np.empty(n_s), np.empty(n_p)
     for i in range(sel.size):
-        nr, nc, _ = _edge_costs(sel[i], pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best,
-                                arg, second, paper, rix, cix, mass, cap, r_min, c_min, buf)
+        nr, nc = _kept(sel[i], pm, rows, sm, cols, rix, cix, mass, cap)
+        _edge_costs(sel[i], nr, nc, rix, cix, mass, cap, a, pw, h, b, g, code, d, thr, best, arg,
+                    second, paper, r_min, c_min, buf)
         o_r, o_c, o_m = off[i, 0], off[i, 1], off[i, 2]
         k_r = k_c = 0
         for j in range(nc):
@@ -262,16 +328,18 @@ def greedy_plan(mu, nu, c):
     return out
 
 
-def edge_bounds(arrays, table, paper):
+def edge_bounds(arrays, table, paper, enough=None):
     """Run :data:`EDGE_BOUNDS` on torch tensors ``arrays`` = (pm, a, pw, rows, h, sm, b,
-    cols, g, code, d, thr) and ``table`` = (best, arg, second) (flat); returns
+    cols, g, code, d, thr) and ``table`` = (best, arg, second) (flat), with ``enough``
+    (E,) (default -inf: every open problem gets its greedy plan); returns
     (lo, hi, pending, n_open) as numpy arrays and an int, or None without numba."""
     if EDGE_BOUNDS is None:
         return None
     args = [np.ascontiguousarray(x.numpy()) for x in (*arrays, *table)]
     n = args[0].shape[0]
+    enough = np.full(n, -np.inf) if enough is None else np.ascontiguousarray(enough.numpy())
     lo, hi, pend = np.empty(n), np.empty(n), np.empty(n, dtype=np.bool_)
-    n_open = EDGE_BOUNDS(*args, bool(paper), lo, hi, pend)
+    n_open = EDGE_BOUNDS(*args, bool(paper), enough, lo, hi, pend)
     return lo, hi, pend, int(n_open)
 
 

@@ -11,9 +11,11 @@ it is found by branch and bound instead of solving every edge:
    each parameter's best value (which may start from scores of other examples,
    ``upper``).
 2. **Refinement.** In rounds, each parameter's candidates with the smallest
-   bounds below its current best are evaluated exactly (1, 2, 4, ... per
-   parameter per round); their values lower the best, which discards every
-   candidate whose bound is not below it. When no candidate is left, each best
+   bounds below its current best first get transport bounds (1, 2, 4, ... per
+   parameter per round; cheap feasible plans first, tighter ones only while
+   the bound is still below the best), then exact values, one per parameter
+   per round; their values lower the best, which discards every candidate
+   whose bound is not below it. When no candidate is left, each best
    value is the exact minimum: any edge not evaluated had a bound, hence a
    value, at least as large.
 
@@ -69,10 +71,12 @@ def _pick(param, lo, width):
     return order[torch.arange(p.numel()) - first < width]
 
 
-def _evaluate(cfg, mdl, t, n, sel, solve, supports, stats):
-    """Curvature bounds of edges ``sel`` of transition t on example n (exact if ``solve``)."""
+def _evaluate(cfg, mdl, t, n, sel, solve, supports, stats, need=None):
+    """Curvature bounds of edges ``sel`` of transition t on example n (exact if ``solve``;
+    else bounds tightened only until they reach ``need``, their parameters' best)."""
     quiet = Stats()
-    k_lo, k_hi, pending = _layer(cfg, mdl, n, t, *supports[n], quiet, edges=sel, solve=solve)
+    k_lo, k_hi, pending = _layer(cfg, mdl, n, t, *supports[n], quiet, edges=sel, solve=solve,
+                                 need=need)
     stats.lps += quiet.lps
     stats.bounded += 0 if solve else sel.numel()
     if solve:
@@ -98,7 +102,9 @@ def _rounds(cfg, mdl, t, best, cand, supports, stats, solve):
         done = torch.zeros(edges.numel(), dtype=torch.bool)
         for n in torch.unique(n_ex[pick]).tolist():
             at = pick[n_ex[pick] == n]
-            k_lo, k_hi, pending = _evaluate(cfg, mdl, t, n, edges[at], solve, supports, stats)
+            need = None if solve else best[tr.param[edges[at]]]
+            k_lo, k_hi, pending = _evaluate(cfg, mdl, t, n, edges[at], solve, supports, stats,
+                                            need)
             best.scatter_reduce_(0, tr.param[edges[at]], k_hi, "amin")
             lo[at] = k_lo
             done[at] = True
