@@ -91,7 +91,9 @@ print(pivot.join(at_zero).join(base).to_string())
 # sign of the curvature separates the weights that carry the data flow, as the paper
 # says. On VGG9 the positive-first curve drops well before every positive weight is
 # gone, so "most positive-curvature weights can go" holds on LeNet5 but only for a
-# part of them on VGG9 at this scale.
+# part of them on VGG9 at this scale. VGG9 Tanh CE behaves like the ReLU VGG9s: 78 % of
+# its weights have positive curvature, a quarter of the weights go before a one-point
+# drop, and the accuracy is down to 23 % once every positive weight is removed.
 
 # %% [markdown]
 # ## Appendix: the other models
