@@ -175,7 +175,7 @@ def current_manifests(plan) -> set:
     return {f"{stem}-{ch.hash}" for stem, ch in plan.chapters.items()}
 
 
-def benchmark_table(cache, names=None) -> pd.DataFrame:
+def benchmark_table(cache, names=None, named_only=False) -> pd.DataFrame:
     """Snakemake's benchmark files ``<cache>/benchmarks/<rule>/<job>.tsv``, one row each.
 
     Parameters
@@ -184,6 +184,10 @@ def benchmark_table(cache, names=None) -> pd.DataFrame:
         The artifact cache of a scale.
     names : dict, optional
         ``{job: label}`` (e.g. :func:`job_names`); fills the ``name`` column.
+    named_only : bool
+        Keep only the jobs ``names`` lists: the files of superseded jobs (a chapter
+        executed before its source changed, a sweep of an old configuration) stay in
+        the cache but are not current.
 
     Returns
     -------
@@ -199,6 +203,8 @@ def benchmark_table(cache, names=None) -> pd.DataFrame:
             continue
         stats = {c: float(df[c].mean()) for c in BENCHMARK_COLUMNS if c in df}
         job = path.stem
+        if named_only and job not in (names or {}):
+            continue
         rows.append(dict(rule=path.parent.name, job=job,
                          name=(names or {}).get(job, job), **stats))
     return pd.DataFrame(rows, columns=["rule", "job", "name", *BENCHMARK_COLUMNS])

@@ -125,14 +125,16 @@ if len(done):
 # file: artifacts that came with the repository carry none. A file measures the job's
 # last run, so a job that found its result already there (a chapter up to date, scores
 # already cached) shows seconds, not what the computation cost: for that, see the
-# chapter times above and the training times below.
+# chapter times above and the training times below. Files of superseded jobs (a
+# chapter executed before its source changed, a sweep of an old configuration) are
+# left out.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 names = {}
 for p in plans.values():
     names.update(report.job_names(p))
-jobs = report.benchmark_table(plan.cache, names=names)
+jobs = report.benchmark_table(plan.cache, names=names, named_only=True)
 if jobs.empty:
     print("no benchmark files in", rel(plan.cache / "benchmarks"))
 else:

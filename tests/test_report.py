@@ -36,6 +36,8 @@ def test_benchmark_table_one_row_per_file(tmp_path):
     assert totals.loc["train", "jobs"] == 2 and totals.loc["train", "total_s"] == 20.0
     assert totals.loc["train", "max_s"] == 12.5 and totals.loc["train", "peak_rss_mb"] == 900.0
     assert report.benchmark_table(tmp_path / "nothing").empty
+    current = report.benchmark_table(tmp_path, names={"aaaa": "lenet5-relu-ce"}, named_only=True)
+    assert list(current["job"]) == ["aaaa"] and list(current["name"]) == ["lenet5-relu-ce"]
 
 
 def test_manifest_and_chapter_times(tmp_path):
