@@ -36,7 +36,7 @@ METHODS = ["curvature-positive", "magnitude", "snip", "synflow"]
 
 def max_removable(table):
     s = summarize(table[table.grid == "common"], drop=drop)
-    s["name"] = s["model"].map(dict(zip(table.model, table.name)))
+    s["name"] = s["model"]              # plan_sweeps: model is the config name
     return s
 
 

@@ -75,7 +75,7 @@ fig.tight_layout()
 
 # %%
 summary = summarize(table[table.grid == "common"], drop=drop)
-summary["name"] = summary["model"].map(dict(zip(table.model, table.name)))
+summary["name"] = summary["model"]    # plan_sweeps: model is the config name
 pivot = summary.pivot_table(index="name", columns="method",
                             values=["max_removable_fraction", "auc"]).round(3)
 removable = pivot["max_removable_fraction"].reindex(columns=METHODS)

@@ -69,7 +69,7 @@ if main:
 
 # %%
 summary = summarize(table[table.grid == "common"])
-summary["name"] = summary["model"].map(dict(zip(table.model, table.name)))
+summary["name"] = summary["model"]    # plan_sweeps: model is the config name
 pivot = summary.pivot_table(index="name", columns="method",
                             values="max_removable_fraction").round(3)[ORDERS]
 # the zero crossing: the last positive-first point whose removed weights all have

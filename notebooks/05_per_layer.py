@@ -60,7 +60,7 @@ if featured in names:
 
 # %%
 summary = summarize(table[(table.layer != "all") & (table.grid == "common")])
-summary["name"] = summary["model"].map(dict(zip(table.model, table.name)))
+summary["name"] = summary["model"]    # plan_sweeps: model is the config name
 order = {(n, l): i for n in names for i, l in enumerate(labels[n])}
 summary["rank"] = [order[(n, l)] for n, l in zip(summary.name, summary.layer)]
 summary["layer"] = [labels[n][l] for n, l in zip(summary.name, summary.layer)]
