@@ -96,21 +96,22 @@ print(f"\ncurvature matches or beats every other score on {int((curv >= others).
 
 # %% [markdown]
 # **What this run shows.** The verdict per panel is printed above, computed from the
-# cached sweeps. At the `cpu` scale (VGG9 at half width) all 13 panels are drawn, 12 of
-# them with curvature. Positive-first curvature matches or beats every other score by
-# max removable on all six LeNet5-small panels (a tie with magnitude on Tanh CE and WD)
-# and on VGG9 ReLU AT (a tie), but falls behind magnitude on the plainly trained VGG9s:
-# ReLU CE and WD lose more than a point within the first 5-10 % of weights removed,
-# Tanh CE and WD after 25 % (magnitude 45 %), CIFAR-100 after 25 % (magnitude 30 %), although
-# the AUC stays within 0.05 of magnitude's. On VGG9 Tanh curvature is still ahead of
-# SNIP (5 % CE, 20 % WD) and SynFlow (0 %). So the paper's claim holds on LeNet5-small and on the
-# adversarially trained VGG9, not on the plainly trained VGG9s at this width. Removing
-# weights layer by layer (the per-layer chapter) shows that within single layers
-# curvature and magnitude are close, so the global gap comes from comparing curvature
-# across layers. The panels marked "no curvature scores" (VGG9 Tanh AT) shows the
-# other three scores only: VGG9 Tanh's curvature takes about 3 h per model at one thread
-# here (10 examples, about 20 min each; its neighbour supports are full since every
-# neuron is active), computed in resumable runs across sessions (`config/cpu.yaml`).
+# cached sweeps. At the `cpu` scale (VGG9 at half width) all 13 panels are drawn with
+# curvature. Positive-first curvature matches or beats every other score by max
+# removable on 8 of them: all six LeNet5-small panels (a tie with magnitude on Tanh CE
+# and WD) and the two adversarially trained VGG9s (ties with magnitude: 55 % ReLU AT,
+# 50 % Tanh AT; AUC 0.01 and 0.03 below magnitude's). It falls behind
+# magnitude on the plainly trained VGG9s: ReLU CE and WD lose more than a point within
+# the first 5-10 % of weights removed, Tanh CE and WD after 25 % (magnitude 45 %),
+# CIFAR-100 after 25 % (magnitude 30 %), although the AUC stays within 0.05 of
+# magnitude's. On VGG9 Tanh curvature is still ahead of SNIP (5 % CE, 20 % WD, 35 % AT)
+# and SynFlow (0 %). So the paper's claim holds on LeNet5-small and on the adversarially
+# trained VGG9s, not on the plainly trained VGG9s at this width. Removing weights layer
+# by layer (the per-layer chapter) shows that within single layers curvature and
+# magnitude are close, so the global gap comes from comparing curvature across layers.
+# VGG9 Tanh's curvature takes 2 to 3 h per model at one thread here (10 examples; its
+# neighbour supports are full since every neuron is active), computed in resumable runs
+# across sessions (`config/cpu.yaml`).
 
 # %%
 assert set(shown) <= {m.name for m in zoo} and len(shown) >= 1
