@@ -46,12 +46,12 @@ def test_job_counts_per_scale():
     chapters = len(pipeline.notebook_sources())
     assert counts["smoke"] == {"train": 13, "curvature": 8, "sweep": 20,
                                "notebook": chapters, "book": 1}
-    # cpu sweeps: 13 models (CIFAR-100 included) x 5 scorers + 2 weight decays x 2
+    # cpu sweeps: 13 models (CIFAR-100 included) x 5 scorers + 4 weight decays x 2
     # + 4 per-layer + 3 ablations (the "full" one is the Fig. 3 sweep) + 5 calibration sets
-    # + 2 authors; scores: the 13 + 2 models, 3 ablations, 5 sets, authors
+    # + 2 authors; scores: the 13 + 4 models, 3 ablations, 5 sets, authors
     assert counts["cpu"]["train"] == 17
-    assert counts["cpu"]["sweep"] == 13 * 5 + 2 * 2 + 4 + 3 + 5 + 2
-    assert counts["cpu"]["curvature"] == 13 + 2 + 3 + 5 + 1
+    assert counts["cpu"]["sweep"] == 13 * 5 + 4 * 2 + 4 + 3 + 5 + 2
+    assert counts["cpu"]["curvature"] == 13 + 4 + 3 + 5 + 1
     # every model; VGG9 ablations; 6 calibration sets x 2 models; authors x 3
     assert counts["paper"]["curvature"] == 17 + 3 + 12 + 3
 
