@@ -40,8 +40,12 @@ from .curvature import edges as E
 from .models import lenet5_small, vgg9
 
 
-def _peak_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def _peak_mib(workers=1):
+    """Peak RSS of this process, plus ``workers`` times the largest of its finished
+    worker processes' (an upper bound on their peak together)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if workers > 1 else 0
+    return (own + workers * child) / 1024.0
 
 
 BENCH_VERSION = 1
@@ -63,6 +67,7 @@ class BenchOptions:
     baseline_edges: int = 20
     convention: str = "paper"
     seed: int = 0
+    workers: int = 1
 
     def effective(self) -> "BenchOptions":
         """The options ``quick`` stands for: LeNet5 only, 1 example, 3 baseline edges."""
@@ -163,37 +168,40 @@ def _baseline_seconds_per_edge(mdl, cfg, n_samples, seed):
     return float(np.mean(times)) if times else float("nan")
 
 
-def _row(name, note, n_ex, stats, seconds, base_per_edge, extrapolated=False):
+def _row(name, note, n_ex, stats, seconds, base_per_edge, extrapolated=False, workers=1):
     regular = stats.edges - stats.special
     no_lp = 1.0 - stats.lps / regular if regular else 1.0
     note += (f"; special values on {stats.special / max(stats.edges, 1):.0%} of edges; "
              "closed-form share = other edges settled without an LP")
+    if workers > 1:
+        note += (f"; examples split over {workers} worker processes (time includes "
+                 "starting them; peak memory counts each worker at the largest's peak)")
     base = base_per_edge * stats.edges
     return dict(model=name, examples=n_ex, edges=stats.edges, lps=stats.lps,
                 closed_share=no_lp, seconds=seconds, edges_per_s=stats.edges / seconds,
-                peak_mib=_peak_mib(), ratio=base / seconds if seconds else float("nan"),
+                peak_mib=_peak_mib(workers), ratio=base / seconds if seconds else float("nan"),
                 baseline_s=base, extrapolated=extrapolated,
                 note=note + ("; EXTRAPOLATED" if extrapolated else ""))
 
 
-def bench_full(name, model, x, note, cfg, base_samples, seed, n_report=None):
+def bench_full(name, model, x, note, cfg, base_samples, seed, n_report=None, workers=1):
     """Exact ``parameter_curvature`` on all of ``x``; with ``n_report`` > len(x), the
     counts and time are scaled linearly to ``n_report`` examples (an over-estimate:
     the branch and bound prunes more as examples accumulate) and the row says so."""
     stats = A.Stats()
     tic = time.perf_counter()
-    parameter_curvature(model, x, cfg, stats=stats)
+    parameter_curvature(model, x, cfg, stats=stats, workers=workers)
     seconds = time.perf_counter() - tic
     mdl = A._prepare(model, x[:1])
     base = _baseline_seconds_per_edge(mdl, cfg, base_samples, seed)
     n = x.shape[0]
     if n_report is None or n_report <= n:
-        return _row(name, note, n, stats, seconds, base)
+        return _row(name, note, n, stats, seconds, base, workers=workers)
     k = n_report / n
     scaled = A.Stats(edges=int(stats.edges * k), special=int(stats.special * k),
                      lps=int(stats.lps * k))
     return _row(name, note + f"; measured on {n} example(s), scaled x{k:g}", n_report, scaled,
-                seconds * k, base, extrapolated=True)
+                seconds * k, base, extrapolated=True, workers=workers)
 
 
 def format_table(rows):
@@ -220,6 +228,9 @@ def add_arguments(parser):
     parser.add_argument("--baseline-edges", type=int, default=20)
     parser.add_argument("--convention", default="paper", choices=["paper", "authors"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes the examples are split over (parameter_curvature's "
+                             "workers; time includes starting them)")
     parser.add_argument("--cache", action=argparse.BooleanOptionalAction, default=False,
                         help="read/write the rows in <cache_root>/bench/<hash>.json")
     parser.add_argument("--recompute", action="store_true",
@@ -233,10 +244,12 @@ def _case_row(case, opts, cfg):
     dataset, model_name, width = _case_model(case)
     if model_name == "lenet5":
         model, x, note = _inputs(dataset, model_name, opts.lenet_examples, width, opts.seed)
-        return bench_full("LeNet5-small", model, x, note, cfg, opts.baseline_edges, opts.seed)
+        return bench_full("LeNet5-small", model, x, note, cfg, opts.baseline_edges, opts.seed,
+                          workers=opts.workers)
     model, x, note = _inputs(dataset, model_name, opts.vgg_examples, width, opts.seed)
     return bench_full(f"VGG9 width {width:g}", model, x[:opts.vgg_measured], note, cfg,
-                      opts.baseline_edges, opts.seed, n_report=opts.vgg_examples)
+                      opts.baseline_edges, opts.seed, n_report=opts.vgg_examples,
+                      workers=opts.workers)
 
 
 def run_bench(opts: BenchOptions, progress=None) -> list:

@@ -124,7 +124,8 @@ def _refine(cfg, mdl, t, best, cand, supports, stats):
         _rounds(cfg, mdl, t, best, left, supports, stats, solve=True)
 
 
-def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper=None):
+def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper=None,
+                        workers=1):
     """Score of every Linear/Conv2d weight: min curvature over examples and edges (Alg. 1).
 
     Exact (equal to the minimum of :func:`edge_curvature`), computed by branch
@@ -145,6 +146,9 @@ def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper
         earlier chunk of the calibration set). The result is then the exact
         elementwise minimum of ``upper`` and this call's scores, and edges
         whose bound is not below ``upper`` are never evaluated.
+    workers : int
+        Processes to split the examples over (:mod:`.parallel`; 1: this process).
+        The result is the same for every value.
 
     Returns
     -------
@@ -154,8 +158,14 @@ def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper
     """
     cfg = cfg or CurvatureConfig()
     stats = stats if stats is not None else Stats()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive int, got {workers!r}")
     mdl = _prepare(model, x)
     _check_upper(mdl, upper)
+    if workers > 1 and x.shape[0] > 1:
+        from .parallel import parallel_parameter_curvature
+        return parallel_parameter_curvature(model, x, cfg, workers, progress=progress,
+                                            stats=stats, upper=upper)
     best, cands, supports = _bounds(cfg, mdl, x.shape[0], stats, progress, upper)
     for t in tqdm(range(len(mdl.trs)), disable=not progress, desc="exact minima", unit="layer"):
         if any(c[1].numel() for c in cands[t]):
