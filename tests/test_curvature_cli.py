@@ -96,3 +96,25 @@ def test_chunk_size_keeps_small_sets_whole_and_rejects_negative():
     assert cli.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28), 3) == 3
     with pytest.raises(ValueError, match="chunk"):
         cli.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28), -1)
+
+
+def test_workers_widen_chunks_and_give_the_one_pass_scores(stubbed, monkeypatch):
+    model, x, tmp = stubbed
+    cfg = train.TrainConfig.preset("mnist", "mlp", "tanh", "ce", "smoke")
+    whole = nc.parameter_curvature(model, x[[4, 1, 2]], nc.CurvatureConfig())
+    real, calls = cli.parameter_curvature, []
+
+    def counting(m, xs, c, **kw):
+        calls.append((xs.shape[0], kw["workers"]))
+        return real(m, xs, c, **kw)
+    monkeypatch.setattr(cli, "parameter_curvature", counting)
+    scores, info = cli.cached_parameter_curvature(cfg, progress=False, chunk=1, workers=2,
+                                                  return_info=True)
+    assert calls == [(2, 2), (1, 2)]           # a chunk holds at least one example per worker
+    assert info["chunks"] == 2 and info["examples"] == 3
+    for k in whole:
+        torch.testing.assert_close(scores[k], whole[k], rtol=0, atol=1e-12)
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    assert parser.parse_args(["--workers", "2"]).workers == 2
+    assert parser.parse_args([]).workers == 1

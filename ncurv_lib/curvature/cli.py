@@ -64,7 +64,7 @@ def _positions(model, x, modules):
             for m in modules]
 
 
-def _chunked_scores(model, x, cfg, path, key, chunk, progress):
+def _chunked_scores(model, x, cfg, path, key, chunk, progress, workers=1):
     """Scores of ``x`` in chunks of examples, with one resumable partial file.
 
     Each chunk starts from the minimum of the chunks before it (``upper`` of
@@ -72,14 +72,15 @@ def _chunked_scores(model, x, cfg, path, key, chunk, progress):
     a score. After each chunk, ``<hash>.partial.pt`` holds that running minimum,
     the number of examples done and the summed counters, so an interrupted run
     resumes after the last finished chunk (whatever the chunk size was) and
-    carrying one small file carries the whole progress.
+    carrying one small file carries the whole progress. With ``workers`` > 1 a chunk
+    holds at least that many examples, split over worker processes.
     Returns (scores, stats dict, seconds): the elementwise minimum over the chunks.
     """
     from ..cache import atomic_torch_save, torch_load_or_none
     n = x.shape[0]
-    step = chunk_size(model, x, chunk)
+    step = max(chunk_size(model, x, chunk), workers)
     if step >= n:
-        return _one_pass(model, x, cfg, progress)
+        return _one_pass(model, x, cfg, progress, workers=workers)
     part_path = partial_path(path)
     part = torch_load_or_none(part_path)
     if not (isinstance(part, dict) and part.get("key") == key and 0 < part.get("done", 0) <= n):
@@ -88,7 +89,8 @@ def _chunked_scores(model, x, cfg, path, key, chunk, progress):
                unit="example")
     while part["done"] < n:
         lo, hi = part["done"], min(n, part["done"] + step)
-        scores, counters, secs = _one_pass(model, x[lo:hi], cfg, progress, upper=part["scores"])
+        scores, counters, secs = _one_pass(model, x[lo:hi], cfg, progress, upper=part["scores"],
+                                           workers=workers)
         part = {"key": key, "done": hi, "scores": scores, "seconds": part["seconds"] + secs,
                 "stats": {k: part["stats"].get(k, 0) + v for k, v in counters.items()},
                 "chunks": part["chunks"] + 1}
@@ -104,11 +106,12 @@ def partial_path(path):
     return path.with_name(f"{path.stem}.partial.pt")
 
 
-def _one_pass(model, x, cfg, progress, upper=None):
+def _one_pass(model, x, cfg, progress, upper=None, workers=1):
     """(scores, counters, seconds) of one parameter_curvature call."""
     stats = Stats()
     tic = time.perf_counter()
-    scores = parameter_curvature(model, x, cfg, progress=progress, stats=stats, upper=upper)
+    scores = parameter_curvature(model, x, cfg, progress=progress, stats=stats, upper=upper,
+                                 workers=workers)
     counters = {k: v for k, v in dataclasses.asdict(stats).items() if k != "per_layer"}
     return scores, counters, time.perf_counter() - tic
 
@@ -126,7 +129,7 @@ def score_key(train_cfg, calib_ids, cfg: CurvatureConfig) -> dict:
 def cached_parameter_curvature(train_cfg, convention="paper", neural_distribution=True,
                                neural_cost=True, calib_k=None, progress=True,
                                recompute=False, return_info=False, calib_classes=None,
-                               chunk=None):
+                               chunk=None, workers=1):
     """Parameter curvature of the trained model ``train_cfg`` on its calibration set, cached.
 
     Parameters
@@ -147,6 +150,9 @@ def cached_parameter_curvature(train_cfg, convention="paper", neural_distributio
     chunk : int, optional
         Examples per resumable chunk (default: :func:`chunk_size`'s choice); the
         scores do not depend on it.
+    workers : int
+        Processes each chunk's examples are split over (``parameter_curvature``'s
+        ``workers``); the scores do not depend on it.
 
     Returns
     -------
@@ -166,7 +172,8 @@ def cached_parameter_curvature(train_cfg, convention="paper", neural_distributio
     if isinstance(saved, dict) and saved.get("key") == key:
         return (saved["scores"], saved["info"]) if return_info else saved["scores"]
     x, _ = data.load_split(train_cfg.dataset, "val")
-    scores, counters, seconds = _chunked_scores(model, x[ids], cfg, path, key, chunk, progress)
+    scores, counters, seconds = _chunked_scores(model, x[ids], cfg, path, key, chunk, progress,
+                                                workers)
     partials = counters.pop("partials", [])
     info = {"key": key, "seconds": seconds, "path": str(path), "examples": len(ids), **counters}
     atomic_torch_save({"key": key, "scores": scores, "info": info}, path)
@@ -199,6 +206,9 @@ def add_arguments(parser):
     parser.add_argument("--chunk", type=int, default=0,
                         help="examples per resumable chunk (default 0: about "
                              f"{CHUNK_EDGES:,} edges per chunk); the scores do not depend on it")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes to split each chunk's examples over (default 1); "
+                             "the scores do not depend on it")
     parser.add_argument("--manifest", default=None,
                         help="write a JSON manifest naming the cached scores here")
 
@@ -227,7 +237,7 @@ def run(args) -> int:
     scores, info = cached_parameter_curvature(
         train_cfg, args.convention, args.neural_distribution, args.neural_cost, args.calib_k,
         progress=args.progress, recompute=args.recompute, return_info=True,
-        calib_classes=args.calib_classes, chunk=args.chunk)
+        calib_classes=args.calib_classes, chunk=args.chunk, workers=args.workers)
     print(f"scores: {info['path']} ({info['examples']} examples, {info['seconds']:.1f} s)")
     if args.manifest:
         write_manifest(args.manifest, info)
