@@ -29,6 +29,7 @@ import resource
 import sys
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import ot
@@ -68,6 +69,7 @@ class BenchOptions:
     convention: str = "paper"
     seed: int = 0
     workers: int = 1
+    chunk: Optional[int] = None  # None: one call on all examples; 0: the CLI's chunks; k: k each
 
     def effective(self) -> "BenchOptions":
         """The options ``quick`` stands for: LeNet5 only, 1 example, 3 baseline edges."""
@@ -184,14 +186,35 @@ def _row(name, note, n_ex, stats, seconds, base_per_edge, extrapolated=False, wo
                 note=note + ("; EXTRAPOLATED" if extrapolated else ""))
 
 
-def bench_full(name, model, x, note, cfg, base_samples, seed, n_report=None, workers=1):
-    """Exact ``parameter_curvature`` on all of ``x``; with ``n_report`` > len(x), the
+def _scores(model, x, cfg, stats, workers, chunk):
+    """``parameter_curvature`` of ``x`` in one call (``chunk`` None) or, as the CLI
+    computes a model's scores, in chunks of examples (:func:`.curvature.cli.chunk_size`),
+    each starting from the minimum of those before it (less memory: a chunk's
+    neighbour supports are freed before the next).
+    Returns the examples per chunk (None: one call)."""
+    if chunk is None:
+        parameter_curvature(model, x, cfg, stats=stats, workers=workers)
+        return None
+    from .curvature.cli import chunk_size
+    step, upper = max(chunk_size(model, x, chunk), workers), None
+    for lo in range(0, x.shape[0], step):
+        upper = parameter_curvature(model, x[lo:lo + step], cfg, stats=stats, upper=upper,
+                                    workers=workers)
+    return step
+
+
+def bench_full(name, model, x, note, cfg, base_samples, seed, n_report=None, workers=1,
+               chunk=None):
+    """Exact ``parameter_curvature`` on all of ``x`` (in chunks of examples unless
+    ``chunk`` is None); with ``n_report`` > len(x), the
     counts and time are scaled linearly to ``n_report`` examples (an over-estimate:
     the branch and bound prunes more as examples accumulate) and the row says so."""
     stats = A.Stats()
     tic = time.perf_counter()
-    parameter_curvature(model, x, cfg, stats=stats, workers=workers)
+    step = _scores(model, x, cfg, stats, workers, chunk)
     seconds = time.perf_counter() - tic
+    if step is not None:
+        note += f"; in chunks of {step} example(s)"
     mdl = A._prepare(model, x[:1])
     base = _baseline_seconds_per_edge(mdl, cfg, base_samples, seed)
     n = x.shape[0]
@@ -231,6 +254,10 @@ def add_arguments(parser):
     parser.add_argument("--workers", type=int, default=1,
                         help="processes the examples are split over (parameter_curvature's "
                              "workers; time includes starting them)")
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="examples per chunk, each starting from the scores of those "
+                             "before it, as `python -m ncurv_lib curvature` runs (0: its "
+                             "automatic size; default: one call on all examples)")
     parser.add_argument("--cache", action=argparse.BooleanOptionalAction, default=False,
                         help="read/write the rows in <cache_root>/bench/<hash>.json")
     parser.add_argument("--recompute", action="store_true",
@@ -245,11 +272,11 @@ def _case_row(case, opts, cfg):
     if model_name == "lenet5":
         model, x, note = _inputs(dataset, model_name, opts.lenet_examples, width, opts.seed)
         return bench_full("LeNet5-small", model, x, note, cfg, opts.baseline_edges, opts.seed,
-                          workers=opts.workers)
+                          workers=opts.workers, chunk=opts.chunk)
     model, x, note = _inputs(dataset, model_name, opts.vgg_examples, width, opts.seed)
     return bench_full(f"VGG9 width {width:g}", model, x[:opts.vgg_measured], note, cfg,
                       opts.baseline_edges, opts.seed, n_report=opts.vgg_examples,
-                      workers=opts.workers)
+                      workers=opts.workers, chunk=opts.chunk)
 
 
 def run_bench(opts: BenchOptions, progress=None) -> list:
@@ -271,6 +298,15 @@ def machine() -> dict:
             "torch_threads": torch.get_num_threads()}
 
 
+def _key_options(opts):
+    """The options in a key; ``chunk`` only when set (records from before it keep
+    their keys)."""
+    out = dataclasses.asdict(opts)
+    if out["chunk"] is None:
+        del out["chunk"]
+    return out
+
+
 def bench_key(opts: BenchOptions) -> dict:
     """The cache key of a benchmark: options, engine version, models used, machine.
 
@@ -285,7 +321,7 @@ def bench_key(opts: BenchOptions) -> dict:
         cfg = _trained_config(*_case_model(case))
         models[case] = config_hash(cfg) if cfg is not None else "random init"
     key = {"kind": "bench", "bench": BENCH_VERSION, "engine": ENGINE_VERSION,
-           "options": dataclasses.asdict(opts), "models": models, "machine": machine()}
+           "options": _key_options(opts), "models": models, "machine": machine()}
     return json.loads(canonical_json(key))  # as the JSON file holds it (lists, not tuples)
 
 

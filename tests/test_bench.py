@@ -122,3 +122,19 @@ def test_targets_are_checked_against_matching_rows():
     rows.append(dict(model="VGG9 width 1", examples=10, seconds=800.0, extrapolated=True))
     got = bench.check_targets(rows)
     assert [t["met"] for t in got] == [True, True] and got[1]["extrapolated"] is True
+
+
+def test_chunked_rows_count_the_same_edges_and_give_the_one_call_scores():
+    model, x = _tiny()
+    cfg = A.CurvatureConfig()
+    one, chunked = A.Stats(), A.Stats()
+    assert bench._scores(model, x, cfg, one, 1, None) is None
+    assert bench._scores(model, x, cfg, chunked, 1, 1) == 1
+    assert (chunked.edges, chunked.special) == (one.edges, one.special)
+    row = bench.bench_full("tiny", model, x, "random", cfg, 2, 0, chunk=3)
+    assert row["edges"] == one.edges and "in chunks of 3 example(s)" in row["note"]
+    # the key names chunk only when it is set
+    plain = bench.bench_key(bench.BenchOptions(quick=True))
+    assert "chunk" not in plain["options"]
+    with_chunk = bench.bench_key(bench.BenchOptions(quick=True, chunk=0))
+    assert with_chunk["options"]["chunk"] == 0 and with_chunk != plain
