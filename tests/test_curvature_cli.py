@@ -94,6 +94,7 @@ def test_chunk_size_keeps_small_sets_whole_and_rejects_negative():
     from ncurv_lib.models import lenet5_small
     assert cli.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28)) >= 100
     assert cli.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28), 3) == 3
+    assert cli.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28), 3, workers=4) == 4
     with pytest.raises(ValueError, match="chunk"):
         cli.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28), -1)
 

@@ -77,3 +77,9 @@ def test_bad_input_raises_before_any_worker_starts():
     x[3, 0] = math.nan
     with pytest.raises(ValueError):
         nc.parameter_curvature(model, x, workers=2)
+    with pytest.raises(ValueError, match="shape"):
+        nc.parameter_curvature(model, torch.randn(4, 5, dtype=torch.float64), workers=2)
+    upper = {k: v.clone() for k, v in nc.parameter_curvature(model, x[:2].nan_to_num()).items()}
+    upper["0.weight"] = upper["0.weight"][:, :2]
+    with pytest.raises(ValueError, match="upper"):
+        nc.parameter_curvature(model, x[4:], upper=upper, workers=2)

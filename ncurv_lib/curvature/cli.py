@@ -28,17 +28,18 @@ ENGINE_VERSION = 1
 CHUNK_EDGES = 20_000_000
 
 
-def chunk_size(model, x, chunk=None) -> int:
+def chunk_size(model, x, chunk=None, workers=1) -> int:
     """Examples per chunk: ``chunk`` if given (> 0), else as many as keep a chunk
-    within ``CHUNK_EDGES`` edges (at least one)."""
+    within ``CHUNK_EDGES`` edges (at least one); at least ``workers`` (one example
+    per worker process)."""
     _check_chunk(chunk)
     if chunk:
-        return int(chunk)
+        return max(int(chunk), workers)
     from .chain import layer_chain
     stages = layer_chain(model).stages
     positions = _positions(model, x[:1], [s.module for s in stages])
     per_example = sum(int((s.module.weight != 0).sum()) * p for s, p in zip(stages, positions))
-    return max(1, CHUNK_EDGES // max(per_example, 1))
+    return max(1, workers, CHUNK_EDGES // max(per_example, 1))
 
 
 def _check_chunk(chunk):
@@ -78,7 +79,7 @@ def _chunked_scores(model, x, cfg, path, key, chunk, progress, workers=1):
     """
     from ..cache import atomic_torch_save, torch_load_or_none
     n = x.shape[0]
-    step = max(chunk_size(model, x, chunk), workers)
+    step = chunk_size(model, x, chunk, workers)
     if step >= n:
         return _one_pass(model, x, cfg, progress, workers=workers)
     part_path = partial_path(path)

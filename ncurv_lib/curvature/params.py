@@ -25,7 +25,9 @@ and edges exactly (same code computes each evaluated edge).
 import torch
 from tqdm import tqdm
 
+from .activations import check_finite, forward_values
 from .api import CurvatureConfig, Stats, _layer, _layer_bounds, _prepare, _supports
+from .chain import layer_chain
 
 
 def _flat_start(upper, stage):
@@ -160,12 +162,17 @@ def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper
     stats = stats if stats is not None else Stats()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int, got {workers!r}")
-    mdl = _prepare(model, x)
-    _check_upper(mdl, upper)
     if workers > 1 and x.shape[0] > 1:
+        # the workers prepare the model; here only what makes their input invalid
+        chain = layer_chain(model)
+        check_finite(chain, x)
+        forward_values(chain, x[:1])
+        _check_upper(chain, upper)
         from .parallel import parallel_parameter_curvature
         return parallel_parameter_curvature(model, x, cfg, workers, progress=progress,
                                             stats=stats, upper=upper)
+    mdl = _prepare(model, x)
+    _check_upper(mdl.chain, upper)
     best, cands, supports = _bounds(cfg, mdl, x.shape[0], stats, progress, upper)
     for t in tqdm(range(len(mdl.trs)), disable=not progress, desc="exact minima", unit="layer"):
         if any(c[1].numel() for c in cands[t]):
@@ -178,11 +185,11 @@ def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper
     return out
 
 
-def _check_upper(mdl, upper):
+def _check_upper(chain, upper):
     """``upper`` must hold every weight's key with the weight's shape, and no NaN."""
     if upper is None:
         return
-    for stage in mdl.chain.stages:
+    for stage in chain.stages:
         key, shape = f"{stage.name}.weight", stage.module.weight.shape
         if key not in upper:
             raise ValueError(f"upper lacks {key!r}")
