@@ -21,7 +21,10 @@ and the best value over the other middle nodes (``second``).
 from dataclasses import dataclass
 from typing import Optional
 
+import numpy as np
 import torch
+
+from .kernels import jit
 
 CHUNK = 1 << 22
 
@@ -49,6 +52,68 @@ def _scatter_top2(key, val, mid, size):
     return best, arg, second
 
 
+def _two_hop_py(rows, idx1, len1, idx2, len2, best, arg, second):
+    """Streaming top-2 of :func:`two_hop` into (R, n_cols) arrays (inf, -1, inf on entry):
+    ties keep the smaller middle node, ``second`` the best over the other middle nodes."""
+    for r in range(rows.size):
+        p = rows[r]
+        for i in range(idx1.shape[1]):
+            q = idx1[p, i]
+            if q < 0:
+                continue
+            l1 = len1[p, i]
+            for j in range(idx2.shape[1]):
+                v = idx2[q, j]
+                if v < 0:
+                    continue
+                val = l1 + len2[q, j]
+                b, a = best[r, v], arg[r, v]
+                if val < b or (val == b and q < a):
+                    if q != a:
+                        second[r, v] = b
+                    best[r, v], arg[r, v] = val, q
+                elif q != a and val < second[r, v]:
+                    second[r, v] = val
+
+
+def _three_hop_py(rows, idx1, len1, table, best, arg, second):
+    """Streaming top-2 of :func:`three_hop` into (R, S) arrays (inf, -1, inf on entry):
+    ties keep the first middle node in list order."""
+    n_s = table.shape[1]
+    for r in range(rows.size):
+        p = rows[r]
+        for i in range(idx1.shape[1]):
+            q = idx1[p, i]
+            if q < 0:
+                continue
+            l1 = len1[p, i]
+            for s in range(n_s):
+                val = l1 + table[q, s]
+                if val < best[r, s]:
+                    second[r, s] = best[r, s]
+                    best[r, s], arg[r, s] = val, q
+                elif val < second[r, s]:
+                    second[r, s] = val
+
+
+TWO_HOP = jit(_two_hop_py)
+THREE_HOP = jit(_three_hop_py)
+
+
+def _compiled(kernel, rows, arrays, shape):
+    """Top2 of ``shape`` filled by ``kernel`` over numpy views of ``arrays``, or None
+    without numba."""
+    if kernel is None:
+        return None
+    best, second = np.full(shape, np.inf), np.full(shape, np.inf)
+    arg = np.full(shape, -1, dtype=np.int64)
+    args = [np.ascontiguousarray(z.numpy()) for z in (rows, *arrays)]
+    kernel(*args, best, arg, second)
+    best_t, arg_t = torch.from_numpy(best), torch.from_numpy(arg)
+    arg_t = torch.where(torch.isfinite(best_t), arg_t, torch.full_like(arg_t, -1))
+    return Top2(best_t, arg_t, torch.from_numpy(second))
+
+
 def two_hop(rows, idx1, len1, idx2, len2, n_cols) -> Top2:
     """Two-hop min-plus product from ``rows`` to every column node.
 
@@ -66,6 +131,12 @@ def two_hop(rows, idx1, len1, idx2, len2, n_cols) -> Top2:
     -------
     Top2 with tensors of shape (R, n_cols).
     """
+    fast = _compiled(TWO_HOP, rows, (idx1, len1, idx2, len2), (rows.numel(), n_cols))
+    return fast if fast is not None else _two_hop_torch(rows, idx1, len1, idx2, len2, n_cols)
+
+
+def _two_hop_torch(rows, idx1, len1, idx2, len2, n_cols) -> Top2:
+    """:func:`two_hop` as batched tensors (without numba)."""
     k1, k2 = idx1.shape[1], idx2.shape[1]
     step = max(1, CHUNK // max(1, k1 * k2))
     parts = []
@@ -101,6 +172,12 @@ def three_hop(rows, idx1, len1, table) -> Top2:
     -------
     Top2 with tensors of shape (R, S).
     """
+    fast = _compiled(THREE_HOP, rows, (idx1, len1, table), (rows.numel(), table.shape[1]))
+    return fast if fast is not None else _three_hop_torch(rows, idx1, len1, table)
+
+
+def _three_hop_torch(rows, idx1, len1, table) -> Top2:
+    """:func:`three_hop` as batched tensors (without numba)."""
     k1, s = idx1.shape[1], table.shape[1]
     step = max(1, CHUNK // max(1, k1 * s))
     best, arg, second = [], [], []

@@ -36,6 +36,11 @@ except ImportError:                                   # pragma: no cover - optio
 _jit = njit(cache=True, nogil=True) if njit is not None else (lambda f: f)
 
 
+def jit(f):
+    """``f`` compiled by numba (cached, no GIL), or None without numba."""
+    return njit(cache=True, nogil=True)(f) if njit is not None else None
+
+
 @_jit
 def _greedy_cost(cm, mass, cap, row_min):
     """Cost of the greedy plan for costs ``cm`` (P, S) <= 0, row masses ``mass`` (P,),
