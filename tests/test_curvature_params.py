@@ -99,3 +99,48 @@ def test_upper_must_match_the_weights():
         nc.parameter_curvature(model, x, upper={**good, "0.weight": torch.zeros(3)})
     with pytest.raises(ValueError, match="NaN"):
         nc.parameter_curvature(model, x, upper={**good, "0.weight": good["0.weight"] * math.nan})
+
+
+@pytest.mark.parametrize("convention", ["paper", "authors"])
+def test_examples_batched_or_one_by_one_agree(monkeypatch, convention):
+    """With tables shared by all examples each refinement round is one call over the
+    stacked supports of every example; with per-example tables (forced here) one call
+    per example. Both give the exact minimum."""
+    from ncurv_lib.curvature import api, params
+    model, x = wide_mlp("relu", 5)
+    cfg = nc.CurvatureConfig(convention=convention)
+    expect = brute_minimum(model, x, cfg)
+    seen = []
+    evaluate = params._evaluate
+
+    def spy(*args, **kwargs):
+        seen.append(args[3])
+        return evaluate(*args, **kwargs)
+    monkeypatch.setattr(params, "_evaluate", spy)
+    batched = nc.parameter_curvature(model, x, cfg)
+    assert seen and all(torch.is_tensor(n) for n in seen)
+    seen.clear()
+    monkeypatch.setattr(api, "FULL_TABLE_ENTRIES", 0)
+    single = nc.parameter_curvature(model, x, cfg)
+    assert seen and all(isinstance(n, int) for n in seen)
+    for key in expect:
+        torch.testing.assert_close(batched[key], expect[key], rtol=0, atol=1e-12)
+        torch.testing.assert_close(single[key], expect[key], rtol=0, atol=1e-12)
+
+
+def test_stack_supports_rows_follow_examples():
+    from ncurv_lib.curvature.measures import neighbour_support, stack_supports
+    idx = torch.tensor([[0, 1, 2], [1, 2, -1]])
+    lens = torch.tensor([[1.0, 2.0, 1.0], [1.0, 3.0, float("inf")]], dtype=torch.float64)
+    a = neighbour_support(idx, lens, torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64),
+                          "paper", True, 1e-12)
+    b = neighbour_support(idx, lens, torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64),
+                          "paper", True, 1e-12)
+    assert a.idx.shape[1] == 2 and b.idx.shape[1] == 1
+    s = stack_supports([a, b])
+    assert s.idx.shape == (4, 2)
+    assert s.idx.tolist() == [[1, 2], [1, 2], [0, -1], [-1, -1]]
+    assert s.size.tolist() == [2, 2, 1, 1] and s.delta.tolist() == [False, False, False, True]
+    torch.testing.assert_close(s.mass[2:], torch.tensor([[1.0, 0.0], [0.0, 0.0]],
+                                                        dtype=torch.float64))
+    assert s.length[3].tolist() == [float("inf")] * 2

@@ -198,9 +198,9 @@ def _special(cfg, act, t, n_t, tr, d, xs, n):
         return torch.zeros_like(d, dtype=torch.bool), val
     dead = torch.zeros_like(d, dtype=torch.bool)
     if not last:
-        dead |= xs[t + 1][n][tr.dst] == 0
+        dead |= xs[t + 1][n, tr.dst] == 0
     if not first:
-        dead |= xs[t][n][tr.src] == 0
+        dead |= xs[t][n, tr.src] == 0
     return dead, val
 
 
@@ -278,11 +278,15 @@ def _layer(cfg, mdl, n, t, mu, nu, stats, edges=None, solve=True, need=None):
 
     ``edges`` (optional (E',) int64) restricts to a subset of the transition's edges;
     ``need`` (optional, one per edge) as in :func:`.edges.transport_term`.
+    ``n`` may also be a tensor, the example of each of ``edges``: ``mu[t]`` and
+    ``nu[t + 1]`` then hold the supports of all examples stacked
+    (:func:`.measures.stack_supports`) and the tables must be shared by all
+    (``t in mdl.tables``).
     """
     tr, act, n_t = mdl.trs[t], mdl.chain.activation, len(mdl.trs)
     src, dst = (tr.src, tr.dst) if edges is None else (tr.src[edges], tr.dst[edges])
     sub = tr if edges is None else _Subset(src, dst, tr.length[edges])
-    bu, bv = mdl.fw.beta[t][n][src], mdl.fw.beta[t + 1][n][dst]
+    bu, bv = mdl.fw.beta[t][n, src], mdl.fw.beta[t + 1][n, dst]
     d = _edge_costs(cfg, act, sub, bu, bv, t > 0, t + 1 < n_t)
     special, sval = _special(cfg, act, t, n_t, sub, d, mdl.xs, n)
     k_lo, k_hi = sval.clone(), sval.clone()
@@ -293,10 +297,15 @@ def _layer(cfg, mdl, n, t, mu, nu, stats, edges=None, solve=True, need=None):
     tic = time.perf_counter()
     if reg.numel():
         sub_u, sub_v = (None, None) if edges is None else (src[reg], dst[reg])
+        rows = (None, None)
+        if torch.is_tensor(n):
+            if t not in mdl.tables:
+                raise ValueError(f"transition {t}: examples batched without shared tables")
+            rows = (n[reg] * tr.n_in + src[reg], n[reg] * tr.n_out + dst[reg])
         tab = _layer_tables(cfg, mdl, t, mu, nu, sub_u, sub_v)
         lo, hi, pend, n_lp, n_open = edge_kappa(tab, mu[t], nu[t + 1], src[reg], dst[reg],
                                                 d[reg], cfg.convention == "paper", solve,
-                                                None if need is None else need[reg])
+                                                None if need is None else need[reg], *rows)
         k_lo[reg], k_hi[reg], pending[reg] = lo, hi, pend
         for obj in (layer, stats.__dict__):
             obj["lps"] += n_lp

@@ -50,7 +50,8 @@ class Tables:
 
 
 def _side(sup: Optional[Support], nodes, k):
-    """Masses, lengths, ids and delta flags of the supports of ``nodes`` (first k slots)."""
+    """Masses, lengths, ids and delta flags of the supports at rows ``nodes`` (first k
+    slots)."""
     if sup is None:
         e = nodes.numel()
         return (torch.ones((e, 1), dtype=torch.float64), torch.full((e, 1), float("inf"),
@@ -86,16 +87,18 @@ def _c3_values(tab, pid, sid, pw, b, u, paper):
     return tab.m3.best(p, s)
 
 
-def _sides(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks):
-    """Masses and two-hop lengths of both sides, point masses filled in.
+def _sides(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, ru=None, rv=None):
+    """Masses and two-hop lengths of both sides, point masses filled in (``ru``, ``rv``:
+    the support rows of u and v, default u and v; see :func:`edge_kappa`).
 
     Returns (pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta); ``a`` / ``b`` are 0
     where the mass is 0.
     """
-    pm, pw, pid, pdelta = _side(mu_sup, u, kp)
-    sm, sw, sid, sdelta = _side(nu_sup, v, ks)
-    a = _side_lengths(tab.m2a, mu_sup, u, v, d, paper, kp)
-    b = _side_lengths(tab.m2b, nu_sup, v, u, d, paper, ks)
+    ru, rv = (u if ru is None else ru), (v if rv is None else rv)
+    pm, pw, pid, pdelta = _side(mu_sup, ru, kp)
+    sm, sw, sid, sdelta = _side(nu_sup, rv, ks)
+    a = _side_lengths(tab.m2a, mu_sup, u, ru, v, d, paper, kp)
+    b = _side_lengths(tab.m2b, nu_sup, v, rv, u, d, paper, ks)
     a = _a_values(tab, pid, pw, u, v, d, paper).clone() if a is None else a
     b = _b_values(tab, sid, sw, u, v, d, paper).clone() if b is None else b
     pm, sm = pm.clone(), sm.clone()
@@ -108,13 +111,14 @@ def _sides(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks):
     return pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta
 
 
-def _side_lengths(table, sup, nodes, fixed, d, paper, k):
+def _side_lengths(table, sup, nodes, rows, fixed, d, paper, k):
     """The (E, k) two-hop lengths of one side by :func:`.kernels.side_values` (0 where
-    the mass is 0), or None (a point-mass side, no numba, no separable table)."""
+    the mass is 0; ``rows``: the support rows of ``nodes``), or None (a point-mass
+    side, no numba, no separable table)."""
     if sup is None or not hasattr(table, "side_parts"):
         return None
     parts = table.side_parts(fixed, nodes)
-    return None if parts is None else kernels.side_values(sup, nodes, parts, d, paper, k)
+    return None if parts is None else kernels.side_values(sup, rows, parts, d, paper, k)
 
 
 def closed_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks):
@@ -207,7 +211,8 @@ def _compiled_term(tab, parts, u, d, scale, paper, solve, enough):
     return lo, hi, pend, n_lp, n_open
 
 
-def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True, need=None):
+def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True, need=None,
+                   ru=None, rv=None):
     """Bounds on :math:`R` for edges ``(u, v)`` with costs ``d`` (all (E,)).
 
     Three-hop lengths are looked up only on the rows and columns :func:`_screen`
@@ -217,10 +222,10 @@ def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True, need
     ``need`` (E,), optional: curvature values that settle the caller's question; an
     edge whose kappa is shown to be at least its ``need`` by a cheap upper bound on R
     (the independent coupling) gets no tighter one. Returns (r_lo, r_hi, pending,
-    n_lp, n_not_closed); r_lo == r_hi where exact.
+    n_lp, n_not_closed); r_lo == r_hi where exact. ``ru``, ``rv``: as in :func:`edge_kappa`.
     """
     pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta = _sides(tab, mu_sup, nu_sup, u, v, d,
-                                                             paper, kp, ks)
+                                                             paper, kp, ks, ru, rv)
     a = torch.where(pm > 0, a, torch.zeros_like(a))
     b = torch.where(sm > 0, b, torch.zeros_like(b))
     closed = (pm * a).sum(dim=1) + (sm * b).sum(dim=1) - d
@@ -246,13 +251,17 @@ def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True, need
 def _support_sizes(sup, nodes):
     if sup is None:
         return torch.ones(nodes.numel(), dtype=torch.int64)
-    return (sup.idx >= 0).sum(dim=1).clamp_min(1)[nodes]    # per node first: (E, K) is huge
+    return sup.size[nodes]
 
 
 def _chunks(cu, cv, pairs=True):
     """Edge order and chunks (lo, hi, kp, ks): edges grouped by the powers of two of
     their support sizes, each chunk holding at most CHUNK cost entries
-    (kp * ks per edge, or kp + ks when not ``pairs``)."""
+    (kp * ks per edge, or kp + ks when not ``pairs``); one chunk when all of them
+    padded to the largest sizes fit in CHUNK / 4."""
+    kp, ks = int(cu.max()), int(cv.max())
+    if cu.numel() * (kp * ks if pairs else 4 * (kp + ks)) <= CHUNK // 4:
+        return torch.arange(cu.numel()), [(0, cu.numel(), kp, ks)]
     bu = torch.ceil(torch.log2(cu.to(torch.float64))).to(torch.int64)
     bv = torch.ceil(torch.log2(cv.to(torch.float64))).to(torch.int64)
     key = bu * 64 + bv
@@ -270,9 +279,14 @@ def _chunks(cu, cv, pairs=True):
     return order, out
 
 
-def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True, need=None):
+def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True, need=None, ru=None, rv=None):
     """:math:`\\kappa = 1 - R/D` for edges (u, v) with costs d, in chunks of similar support sizes
     (``need``: see :func:`transport_term`).
+
+    ``ru``, ``rv`` (optional, (E,)): the rows of ``mu_sup`` / ``nu_sup`` holding the
+    distributions of u and v (default u and v). With supports of several examples
+    stacked (:func:`.measures.stack_supports`) one call serves edges of all of them,
+    the tables being shared.
 
     Returns
     -------
@@ -287,11 +301,13 @@ def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True, need=None):
     n_lp = n_open = 0
     if not u.numel():
         return k_lo, k_hi, pending, 0, 0
-    order, chunks = _chunks(_support_sizes(mu_sup, u), _support_sizes(nu_sup, v))
+    ru, rv = (u if ru is None else ru), (v if rv is None else rv)
+    order, chunks = _chunks(_support_sizes(mu_sup, ru), _support_sizes(nu_sup, rv))
     for lo, hi, kp, ks in chunks:
         e = order[lo:hi]
         r_lo, r_hi, pend, k, o = transport_term(tab, mu_sup, nu_sup, u[e], v[e], d[e], paper,
-                                                kp, ks, solve, None if need is None else need[e])
+                                                kp, ks, solve, None if need is None else need[e],
+                                                ru[e], rv[e])
         k_lo[e], k_hi[e], pending[e] = 1.0 - r_hi / d[e], 1.0 - r_lo / d[e], pend
         n_lp, n_open = n_lp + k, n_open + o
     return k_lo, k_hi, pending, n_lp, n_open

@@ -23,13 +23,27 @@ class Support:
 
     ``idx`` (n, K) neighbour nodes (-1 padding), ``mass`` (n, K) float64
     (rows sum to 1, or to 0 where ``delta``), ``length`` (n, K) edge lengths
-    (inf padding), ``delta`` (n,) bool: the node keeps all its mass.
+    (inf padding), ``delta`` (n,) bool: the node keeps all its mass; ``size`` (n,)
+    int64: the kept slots, at least 1.
     """
 
     idx: torch.Tensor
     mass: torch.Tensor
     length: torch.Tensor
     delta: torch.Tensor
+    size: torch.Tensor
+
+
+def stack_supports(sups):
+    """One :class:`Support` holding those of ``sups`` (same layer, several examples) one
+    after the other: node k of the i-th is row ``i * n + k``; slots padded to the widest."""
+    k = max(s.idx.shape[1] for s in sups)
+    pad = lambda z, fill: torch.nn.functional.pad(z, (0, k - z.shape[1]), value=fill)
+    return Support(idx=torch.cat([pad(s.idx, -1) for s in sups]),
+                   mass=torch.cat([pad(s.mass, 0.0) for s in sups]),
+                   length=torch.cat([pad(s.length, float("inf")) for s in sups]),
+                   delta=torch.cat([s.delta for s in sups]),
+                   size=torch.cat([s.size for s in sups]))
 
 
 def activity(values):
@@ -108,4 +122,4 @@ def neighbour_support(idx, lens, x, convention, neural, tol) -> Support:
         mass=torch.gather(mass, 1, order),
         length=torch.where(keep_c, torch.gather(lens, 1, order),
                            torch.full(order.shape, float("inf"), dtype=torch.float64)),
-        delta=~keep.any(dim=1))
+        delta=~keep.any(dim=1), size=keep_c.sum(dim=1).clamp_min(1))

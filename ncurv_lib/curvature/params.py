@@ -28,6 +28,7 @@ from tqdm import tqdm
 from .activations import check_finite, forward_values
 from .api import CurvatureConfig, Stats, _layer, _layer_bounds, _prepare, _supports
 from .chain import layer_chain
+from .measures import stack_supports
 
 
 def _flat_start(upper, stage):
@@ -73,11 +74,13 @@ def _pick(param, lo, width):
     return order[torch.arange(p.numel()) - first < width]
 
 
-def _evaluate(cfg, mdl, t, n, sel, solve, supports, stats, need=None):
-    """Curvature bounds of edges ``sel`` of transition t on example n (exact if ``solve``;
-    else bounds tightened only until they reach ``need``, their parameters' best)."""
+def _evaluate(cfg, mdl, t, n, sel, solve, sups, stats, need=None):
+    """Curvature bounds of edges ``sel`` of transition t on example n (or examples ``n``,
+    one per edge, with ``sups`` stacked) given supports ``sups`` = (mu, nu); exact if
+    ``solve``, else bounds tightened only until they reach ``need``, their
+    parameters' best."""
     quiet = Stats()
-    k_lo, k_hi, pending = _layer(cfg, mdl, n, t, *supports[n], quiet, edges=sel, solve=solve,
+    k_lo, k_hi, pending = _layer(cfg, mdl, n, t, *sups, quiet, edges=sel, solve=solve,
                                  need=need)
     stats.lps += quiet.lps
     stats.bounded += 0 if solve else sel.numel()
@@ -87,11 +90,31 @@ def _evaluate(cfg, mdl, t, n, sel, solve, supports, stats, need=None):
     return k_lo, k_hi, pending
 
 
-def _rounds(cfg, mdl, t, best, cand, supports, stats, solve):
+def _stacked(mdl, t, supports):
+    """The supports of transition t stacked over the examples, as the (mu, nu) that
+    :func:`.api._layer` indexes, or None when its tables are not shared by all
+    examples (then each example is evaluated on its own)."""
+    if t not in mdl.tables or len(supports) < 2:
+        return None
+    stack = lambda sups: None if sups[0] is None else stack_supports(sups)
+    return ({t: stack([s[0][t] for s in supports])},
+            {t + 1: stack([s[1][t + 1] for s in supports])})
+
+
+def _groups(n_ex, pick, supports, stacked):
+    """(examples, positions, supports) of one round's calls: one call for all picked
+    candidates when ``stacked``, else one per example."""
+    if stacked is not None:
+        return [(n_ex[pick], pick, stacked)]
+    return [(n, pick[n_ex[pick] == n], supports[n]) for n in torch.unique(n_ex[pick]).tolist()]
+
+
+def _rounds(cfg, mdl, t, best, cand, supports, stats, solve, stacked=None):
     """Evaluate candidates in rounds, smallest bound first, until none is below its
     parameter's best. Without ``solve``, the transport bounds replace each cheap
     bound (their upper bound lowers the best) and the candidates still open are
-    returned; with ``solve``, one exact value per parameter per round."""
+    returned; with ``solve``, one exact value per parameter per round. ``stacked``:
+    see :func:`_stacked`."""
     tr = mdl.trs[t]
     n_ex, edges, lo = cand
     width, left = 1, []
@@ -102,11 +125,9 @@ def _rounds(cfg, mdl, t, best, cand, supports, stats, solve):
             break
         pick = _pick(tr.param[edges], lo, width)
         done = torch.zeros(edges.numel(), dtype=torch.bool)
-        for n in torch.unique(n_ex[pick]).tolist():
-            at = pick[n_ex[pick] == n]
+        for n, at, sups in _groups(n_ex, pick, supports, stacked):
             need = None if solve else best[tr.param[edges[at]]]
-            k_lo, k_hi, pending = _evaluate(cfg, mdl, t, n, edges[at], solve, supports, stats,
-                                            need)
+            k_lo, k_hi, pending = _evaluate(cfg, mdl, t, n, edges[at], solve, sups, stats, need)
             best.scatter_reduce_(0, tr.param[edges[at]], k_hi, "amin")
             lo[at] = k_lo
             done[at] = True
@@ -120,10 +141,11 @@ def _rounds(cfg, mdl, t, best, cand, supports, stats, solve):
 def _refine(cfg, mdl, t, best, cand, supports, stats):
     """Transport bounds for the open candidates of transition t (no LP), then
     exact values for those whose bound is still below their parameter's best."""
+    stacked = _stacked(mdl, t, supports)
     left = _rounds(cfg, mdl, t, best, tuple(torch.cat(z) for z in zip(*cand)), supports,
-                   stats, solve=False)
+                   stats, solve=False, stacked=stacked)
     if left is not None:
-        _rounds(cfg, mdl, t, best, left, supports, stats, solve=True)
+        _rounds(cfg, mdl, t, best, left, supports, stats, solve=True, stacked=stacked)
 
 
 def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper=None,
