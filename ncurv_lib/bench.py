@@ -196,10 +196,11 @@ def _scores(model, x, cfg, stats, workers, chunk):
         parameter_curvature(model, x, cfg, stats=stats, workers=workers)
         return None
     from .curvature.cli import chunk_size
-    step, upper = chunk_size(model, x, chunk, workers), None
-    for lo in range(0, x.shape[0], step):
-        upper = parameter_curvature(model, x[lo:lo + step], cfg, stats=stats, upper=upper,
-                                    workers=workers)
+    from .curvature.params import parameter_curvature_chunks
+    step = chunk_size(model, x, chunk, workers)
+    for _ in parameter_curvature_chunks(model, x, cfg, chunk=step, stats=stats,
+                                        workers=workers):
+        pass
     return step
 
 

@@ -7,7 +7,7 @@ import torch.nn as nn
 
 import ncurv_lib as nc
 from ncurv_lib import data, train
-from ncurv_lib.curvature import cli
+from ncurv_lib.curvature import cli, params
 
 
 @pytest.fixture
@@ -60,27 +60,27 @@ def test_chunked_scores_equal_one_pass_and_resume_after_an_interruption(stubbed,
     cfg = train.TrainConfig.preset("mnist", "mlp", "tanh", "ce", "smoke")
     whole_stats = nc.curvature.api.Stats()
     whole = nc.parameter_curvature(model, x[[4, 1, 2]], nc.CurvatureConfig(), stats=whole_stats)
-    real, calls = cli.parameter_curvature, []
+    first = nc.parameter_curvature(model, x[[4, 1]], nc.CurvatureConfig())
+    real, calls = params._scores, []                      # one call per chunk of examples
 
-    def interrupted(m, xs, c, **kw):
+    def interrupted(c, mdl, n_examples, *args):
         if len(calls) == 1:
             raise KeyboardInterrupt                       # ^C during the second chunk
-        calls.append(xs.shape[0])
-        return real(m, xs, c, **kw)
-    monkeypatch.setattr(cli, "parameter_curvature", interrupted)
+        calls.append(n_examples)
+        return real(c, mdl, n_examples, *args)
+    monkeypatch.setattr(params, "_scores", interrupted)
     with pytest.raises(KeyboardInterrupt):
         cli.cached_parameter_curvature(cfg, progress=False, chunk=2)
     parts = list((tmp / "curvature").glob("*.partial.pt"))
     assert calls == [2] and len(parts) == 1
     part = torch.load(parts[0], weights_only=False)
     assert part["done"] == 2 and part["chunks"] == 1          # the first chunk's minimum
-    first = nc.parameter_curvature(model, x[[4, 1]], nc.CurvatureConfig())
     assert all(torch.equal(part["scores"][k], first[k]) for k in first)
 
-    def counting(m, xs, c, **kw):
-        calls.append(xs.shape[0])
-        return real(m, xs, c, **kw)
-    monkeypatch.setattr(cli, "parameter_curvature", counting)
+    def counting(c, mdl, n_examples, *args):
+        calls.append(n_examples)
+        return real(c, mdl, n_examples, *args)
+    monkeypatch.setattr(params, "_scores", counting)
     scores, info = cli.cached_parameter_curvature(cfg, progress=False, chunk=2, return_info=True)
     assert calls == [2, 1]                                # only the unfinished chunk re-ran
     assert info["chunks"] == 2 and info["examples"] == 3
@@ -103,12 +103,12 @@ def test_workers_widen_chunks_and_give_the_one_pass_scores(stubbed, monkeypatch)
     model, x, tmp = stubbed
     cfg = train.TrainConfig.preset("mnist", "mlp", "tanh", "ce", "smoke")
     whole = nc.parameter_curvature(model, x[[4, 1, 2]], nc.CurvatureConfig())
-    real, calls = cli.parameter_curvature, []
+    real, calls = params.parameter_curvature, []
 
     def counting(m, xs, c, **kw):
         calls.append((xs.shape[0], kw["workers"]))
         return real(m, xs, c, **kw)
-    monkeypatch.setattr(cli, "parameter_curvature", counting)
+    monkeypatch.setattr(params, "parameter_curvature", counting)
     scores, info = cli.cached_parameter_curvature(cfg, progress=False, chunk=1, workers=2,
                                                   return_info=True)
     assert calls == [(2, 2), (1, 2)]           # a chunk holds at least one example per worker

@@ -144,3 +144,32 @@ def test_stack_supports_rows_follow_examples():
     torch.testing.assert_close(s.mass[2:], torch.tensor([[1.0, 0.0], [0.0, 0.0]],
                                                         dtype=torch.float64))
     assert s.length[3].tolist() == [float("inf")] * 2
+
+
+def test_chunks_equal_one_call_and_build_the_model_once(monkeypatch):
+    """parameter_curvature_chunks: the running minimum after each chunk is the exact
+    minimum over the examples so far; transitions are built once for all chunks."""
+    from ncurv_lib.curvature import api, params
+    model, x = wide_mlp("tanh", 6)
+    cfg = nc.CurvatureConfig()
+    built = []
+    transition = api.transition
+    monkeypatch.setattr(api, "transition", lambda *a: built.append(1) or transition(*a))
+    steps = list(params.parameter_curvature_chunks(model, x, cfg, chunk=5))
+    assert [done for done, _ in steps] == [5, 10, 12]
+    assert len(built) == 4                                  # one per Linear, not per chunk
+    for done, scores in steps:
+        expect = brute_minimum(model, x[:done], cfg)
+        for key in expect:
+            torch.testing.assert_close(scores[key], expect[key], rtol=0, atol=1e-12)
+    resumed = list(params.parameter_curvature_chunks(model, x[5:], cfg, chunk=4,
+                                                     upper=steps[0][1]))
+    for key in expect:
+        torch.testing.assert_close(resumed[-1][1][key], steps[-1][1][key], rtol=0, atol=1e-12)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="chunk"):
+            list(params.parameter_curvature_chunks(model, x, cfg, chunk=bad))
+    cnn = nn.Sequential(nn.Conv2d(1, 2, 2), nn.ReLU(), nn.Conv2d(2, 1, 2))
+    mdl = api._prepare(cnn, torch.rand(2, 1, 4, 4))
+    with pytest.raises(ValueError, match="do not match"):
+        api._prepare(cnn, torch.rand(2, 1, 5, 5), like=mdl)

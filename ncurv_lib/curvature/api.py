@@ -264,10 +264,19 @@ class _Model:
     conv: dict = field(default_factory=dict)
 
 
-def _prepare(model, x):
-    chain = layer_chain(model)
+def _prepare(model, x, like=None):
+    """Layer chain, transitions, forward values of ``x`` and (empty) table caches of
+    ``model``; ``like``, a :class:`_Model` of the same model prepared for other
+    examples, lends its chain, transitions and tables (they do not depend on x)."""
+    chain = layer_chain(model) if like is None else like.chain
     check_finite(chain, x)
     fw = forward_values(chain, x)
+    if like is not None:
+        if fw.shapes != like.fw.shapes:
+            raise ValueError(f"examples of shape {tuple(x.shape[1:])} do not match the "
+                             f"prepared model's {like.fw.shapes[0]}")
+        return _Model(chain=chain, fw=fw, trs=like.trs, xs=[activity(v) for v in fw.values],
+                      tables=like.tables, conv=like.conv)
     trs = [transition(s.module, fw.shapes[k] if not s.flatten_before else (fw.values[k].shape[1],))
            for k, s in enumerate(chain.stages)]
     return _Model(chain=chain, fw=fw, trs=trs, xs=[activity(v) for v in fw.values])

@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from .api import CurvatureConfig, Stats
-from .params import parameter_curvature
+from .params import parameter_curvature, parameter_curvature_chunks
 
 ENGINE_VERSION = 1
 CHUNK_EDGES = 20_000_000
@@ -88,15 +88,19 @@ def _chunked_scores(model, x, cfg, path, key, chunk, progress, workers=1):
         part = {"key": key, "done": 0, "scores": None, "stats": {}, "seconds": 0.0, "chunks": 0}
     bar = tqdm(total=n, initial=part["done"], disable=not progress, desc="curvature examples",
                unit="example")
-    while part["done"] < n:
-        lo, hi = part["done"], min(n, part["done"] + step)
-        scores, counters, secs = _one_pass(model, x[lo:hi], cfg, progress, upper=part["scores"],
-                                           workers=workers)
-        part = {"key": key, "done": hi, "scores": scores, "seconds": part["seconds"] + secs,
-                "stats": {k: part["stats"].get(k, 0) + v for k, v in counters.items()},
+    start, stats = part["done"], Stats()
+    chunks = parameter_curvature_chunks(model, x[start:], cfg, chunk=step, progress=progress,
+                                        stats=stats, upper=part["scores"], workers=workers)
+    tic, before = time.perf_counter(), dict(part["stats"])
+    for done, scores in chunks:
+        counters = _counters(stats)
+        part = {"key": key, "done": start + done, "scores": scores,
+                "seconds": part["seconds"] + time.perf_counter() - tic,
+                "stats": {k: before.get(k, 0) + v for k, v in counters.items()},
                 "chunks": part["chunks"] + 1}
+        tic = time.perf_counter()
         atomic_torch_save(part, part_path)
-        bar.update(hi - lo)
+        bar.update(part["done"] - bar.n)
     bar.close()
     return part["scores"], {**part["stats"], "chunks": part["chunks"],
                             "partials": [part_path]}, part["seconds"]
@@ -113,8 +117,12 @@ def _one_pass(model, x, cfg, progress, upper=None, workers=1):
     tic = time.perf_counter()
     scores = parameter_curvature(model, x, cfg, progress=progress, stats=stats, upper=upper,
                                  workers=workers)
-    counters = {k: v for k, v in dataclasses.asdict(stats).items() if k != "per_layer"}
-    return scores, counters, time.perf_counter() - tic
+    return scores, _counters(stats), time.perf_counter() - tic
+
+
+def _counters(stats):
+    """The summed counters of ``stats`` as a dict (no per-layer detail)."""
+    return {k: v for k, v in dataclasses.asdict(stats).items() if k != "per_layer"}
 
 
 def score_key(train_cfg, calib_ids, cfg: CurvatureConfig) -> dict:

@@ -182,8 +182,7 @@ def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper
     """
     cfg = cfg or CurvatureConfig()
     stats = stats if stats is not None else Stats()
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int, got {workers!r}")
+    _check_workers(workers)
     if workers > 1 and x.shape[0] > 1:
         # the workers prepare the model; here only what makes their input invalid
         chain = layer_chain(model)
@@ -195,7 +194,12 @@ def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper
                                             stats=stats, upper=upper)
     mdl = _prepare(model, x)
     _check_upper(mdl.chain, upper)
-    best, cands, supports = _bounds(cfg, mdl, x.shape[0], stats, progress, upper)
+    return _scores(cfg, mdl, x.shape[0], stats, progress, upper)
+
+
+def _scores(cfg, mdl, n_examples, stats, progress, upper):
+    """parameter_curvature of the examples prepared in ``mdl``."""
+    best, cands, supports = _bounds(cfg, mdl, n_examples, stats, progress, upper)
     for t in tqdm(range(len(mdl.trs)), disable=not progress, desc="exact minima", unit="layer"):
         if any(c[1].numel() for c in cands[t]):
             _refine(cfg, mdl, t, best[t], cands[t], supports, stats)
@@ -205,6 +209,45 @@ def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper
         full[:best[t].numel()] = best[t]
         out[f"{stage.name}.weight"] = full.view(stage.module.weight.shape)
     return out
+
+
+def parameter_curvature_chunks(model, x, cfg=None, *, chunk, progress=False, stats=None,
+                               upper=None, workers=1):
+    """:func:`parameter_curvature` of ``x`` in chunks of ``chunk`` examples, each chunk
+    starting from the minimum of those before it (and ``upper``).
+
+    Less memory than one call (a chunk's neighbour supports are freed before the
+    next); the layer chain, transitions and shared distance tables are built once
+    for all chunks (with ``workers`` > 1 each chunk's processes build their own).
+
+    Yields
+    ------
+    (done, scores)
+        Examples done so far and the exact minimum over them (and ``upper``), after
+        each chunk: a caller may save it and resume with ``x[done:]`` and
+        ``upper=scores``.
+    """
+    cfg = cfg or CurvatureConfig()
+    stats = stats if stats is not None else Stats()
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be a positive int, got {chunk!r}")
+    _check_workers(workers)
+    mdl = None
+    for lo in range(0, x.shape[0], chunk):
+        part = x[lo:lo + chunk]
+        if workers > 1:
+            upper = parameter_curvature(model, part, cfg, progress=progress, stats=stats,
+                                        upper=upper, workers=workers)
+        else:
+            mdl = _prepare(model, part, like=mdl)
+            _check_upper(mdl.chain, upper)
+            upper = _scores(cfg, mdl, part.shape[0], stats, progress, upper)
+        yield lo + part.shape[0], upper
+
+
+def _check_workers(workers):
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive int, got {workers!r}")
 
 
 def _check_upper(chain, upper):
