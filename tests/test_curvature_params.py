@@ -173,3 +173,27 @@ def test_chunks_equal_one_call_and_build_the_model_once(monkeypatch):
     mdl = api._prepare(cnn, torch.rand(2, 1, 4, 4))
     with pytest.raises(ValueError, match="do not match"):
         api._prepare(cnn, torch.rand(2, 1, 5, 5), like=mdl)
+
+
+def test_threads_do_not_change_the_scores(monkeypatch):
+    """Examples of the bounds pass and chunks of a call run on torch's thread count;
+    one thread and two give the exact minimum alike (small chunks here, so that
+    calls have several)."""
+    from ncurv_lib.curvature import edges
+    model, x = wide_mlp("relu", 7)
+    cfg = nc.CurvatureConfig()
+    expect = brute_minimum(model, x, cfg)
+    monkeypatch.setattr(edges, "CHUNK", 64)
+    sizes, real = [], edges._map_threads
+    monkeypatch.setattr(edges, "_map_threads", lambda fn, items: sizes.append(len(items))
+                        or real(fn, items))
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            got = nc.parameter_curvature(model, x, cfg)
+            for key in expect:
+                torch.testing.assert_close(got[key], expect[key], rtol=0, atol=1e-12)
+    finally:
+        torch.set_num_threads(before)
+    assert max(sizes) > 1

@@ -20,6 +20,7 @@ padding slots the value is arbitrary and masked by zero mass.
 A point mass :math:`\\mu_u = \\delta_u` is the support :math:`\\{u\\}` with
 :math:`A_u = D` and :math:`C(u,s) = B_s` (likewise for :math:`\\nu_v`).
 """
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
@@ -303,14 +304,27 @@ def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True, need=None, ru=No
         return k_lo, k_hi, pending, 0, 0
     ru, rv = (u if ru is None else ru), (v if rv is None else rv)
     order, chunks = _chunks(_support_sizes(mu_sup, ru), _support_sizes(nu_sup, rv))
-    for lo, hi, kp, ks in chunks:
+
+    def one(chunk):
+        lo, hi, kp, ks = chunk
         e = order[lo:hi]
-        r_lo, r_hi, pend, k, o = transport_term(tab, mu_sup, nu_sup, u[e], v[e], d[e], paper,
-                                                kp, ks, solve, None if need is None else need[e],
-                                                ru[e], rv[e])
+        return e, transport_term(tab, mu_sup, nu_sup, u[e], v[e], d[e], paper, kp, ks, solve,
+                                 None if need is None else need[e], ru[e], rv[e])
+    for e, (r_lo, r_hi, pend, k, o) in _map_threads(one, chunks):
         k_lo[e], k_hi[e], pending[e] = 1.0 - r_hi / d[e], 1.0 - r_lo / d[e], pend
         n_lp, n_open = n_lp + k, n_open + o
     return k_lo, k_hi, pending, n_lp, n_open
+
+
+def _map_threads(fn, items):
+    """``fn`` over ``items``, on as many threads as torch's intra-op count (the compiled
+    kernels and POT's network simplex release the GIL); results in order. The
+    chunks of one call write disjoint edges, so the result does not depend on it."""
+    threads = min(torch.get_num_threads(), len(items))
+    if threads <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(fn, items))
 
 
 def edge_lower_bounds(tab, mu_sup, nu_sup, u, v, d, paper):

@@ -28,7 +28,9 @@ from tqdm import tqdm
 from .activations import check_finite, forward_values
 from .api import CurvatureConfig, Stats, _layer, _layer_bounds, _prepare, _supports
 from .chain import layer_chain
+from .edges import _map_threads
 from .measures import stack_supports
+from .parallel import merge_stats
 
 
 def _flat_start(upper, stage):
@@ -45,21 +47,39 @@ def _start(mdl, upper):
             for stage, tr in zip(mdl.chain.stages, mdl.trs)]
 
 
+def _example_bounds(cfg, mdl, n):
+    """Supports and, per transition, the cheap bounds (k_lo, exact) of example n, with
+    its counters (its own :class:`.api.Stats`, so examples can run on threads)."""
+    stats = Stats()
+    mu, nu = _supports(cfg, mdl.trs, mdl.xs, n)
+    return (mu, nu), [_layer_bounds(cfg, mdl, n, t, mu, nu, stats)
+                      for t in range(len(mdl.trs))], stats
+
+
 def _bounds(cfg, mdl, n_examples, stats, progress, upper=None):
     """Pass 1: best exact values per parameter (from ``upper`` if given) and, per
-    transition, the open candidates (example, edge, bound) below that best."""
+    transition, the open candidates (example, edge, bound) below that best.
+
+    Example 0 runs first (it builds the shared tables), the others in groups on
+    torch's number of threads; each group is merged in example order."""
     best = _start(mdl, upper)
     cands = [[] for _ in mdl.trs]
     supports = []
-    for n in tqdm(range(n_examples), disable=not progress, desc="curvature bounds",
-                  unit="example"):
-        mu, nu = _supports(cfg, mdl.trs, mdl.xs, n)
-        supports.append((mu, nu))
-        for t, tr in enumerate(mdl.trs):
-            k_lo, exact = _layer_bounds(cfg, mdl, n, t, mu, nu, stats)
-            best[t].scatter_reduce_(0, tr.param[exact], k_lo[exact], "amin")
-            e = torch.nonzero(~exact & (k_lo < best[t][tr.param])).squeeze(1)
-            cands[t].append((torch.full_like(e, n), e, k_lo[e]))
+    threads = max(1, torch.get_num_threads())
+    groups = [range(0, min(1, n_examples))] + [range(lo, min(lo + threads, n_examples))
+                                                for lo in range(1, n_examples, threads)]
+    bar = tqdm(total=n_examples, disable=not progress, desc="curvature bounds", unit="example")
+    for group in groups:
+        done = _map_threads(lambda n: _example_bounds(cfg, mdl, n), list(group))
+        for n, (sup, bounds, part) in zip(group, done):
+            supports.append(sup)
+            merge_stats(stats, part)
+            for t, (tr, (k_lo, exact)) in enumerate(zip(mdl.trs, bounds)):
+                best[t].scatter_reduce_(0, tr.param[exact], k_lo[exact], "amin")
+                e = torch.nonzero(~exact & (k_lo < best[t][tr.param])).squeeze(1)
+                cands[t].append((torch.full_like(e, n), e, k_lo[e]))
+        bar.update(len(group))
+    bar.close()
     return best, cands, supports
 
 
