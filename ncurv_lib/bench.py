@@ -28,6 +28,7 @@ import os
 import resource
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Optional
 
@@ -125,6 +126,8 @@ def _inputs(dataset, model_name, n, width, seed):
         x = x[:n]
         note.append(f"{dataset} {'calibration' if 'trained' in note else 'val'} inputs")
     except Exception as err:
+        warnings.warn(f"{dataset} data not found ({type(err).__name__}: {err}); benchmarking "
+                      f"random inputs (set NCURV_DATA to the data folder)", stacklevel=2)
         gen = torch.Generator().manual_seed(seed)
         shape = (1, 28, 28) if dataset == "mnist" else (3, 32, 32)
         x = torch.rand((n, *shape), generator=gen)

@@ -1,5 +1,6 @@
 """The benchmark table: one exact parameter_curvature run per row, counts that add up."""
 
+import pytest
 import torch
 from torch import nn
 
@@ -138,3 +139,17 @@ def test_chunked_rows_count_the_same_edges_and_give_the_one_call_scores():
     assert "chunk" not in plain["options"]
     with_chunk = bench.bench_key(bench.BenchOptions(quick=True, chunk=0))
     assert with_chunk["options"]["chunk"] == 0 and with_chunk != plain
+
+
+def test_missing_data_warns_and_falls_back_to_random_inputs(monkeypatch, tmp_path):
+    """Without the data set the benchmark still runs, but says so loudly."""
+    from ncurv_lib import data
+
+    def missing(*args, **kwargs):
+        raise FileNotFoundError("no MNIST here")
+    monkeypatch.setattr(data, "load_split", missing)
+    monkeypatch.setattr(data, "calibration_set", missing)
+    monkeypatch.setattr(bench, "_trained_config", lambda *a: None)
+    with pytest.warns(UserWarning, match="NCURV_DATA"):
+        model, x, note = bench._inputs("mnist", "lenet5", 3, 1.0, 0)
+    assert x.shape == (3, 1, 28, 28) and "random inputs" in note
