@@ -76,28 +76,7 @@ def _two_hop_py(rows, idx1, len1, idx2, len2, best, arg, second):
                     second[r, v] = val
 
 
-def _three_hop_py(rows, idx1, len1, table, best, arg, second):
-    """Streaming top-2 of :func:`three_hop` into (R, S) arrays (inf, -1, inf on entry):
-    ties keep the first middle node in list order."""
-    n_s = table.shape[1]
-    for r in range(rows.size):
-        p = rows[r]
-        for i in range(idx1.shape[1]):
-            q = idx1[p, i]
-            if q < 0:
-                continue
-            l1 = len1[p, i]
-            for s in range(n_s):
-                val = l1 + table[q, s]
-                if val < best[r, s]:
-                    second[r, s] = best[r, s]
-                    best[r, s], arg[r, s] = val, q
-                elif val < second[r, s]:
-                    second[r, s] = val
-
-
 TWO_HOP = jit(_two_hop_py)
-THREE_HOP = jit(_three_hop_py)
 
 
 def _compiled(kernel, rows, arrays, shape):
@@ -170,9 +149,13 @@ def three_hop(rows, idx1, len1, table) -> Top2:
 
     Returns
     -------
-    Top2 with tensors of shape (R, S).
+    Top2 with tensors of shape (R, S). Where several middle nodes tie for the best,
+    ``arg`` is one of them (``second`` then equals ``best``, so the value excluding
+    any middle node is the same).
     """
-    fast = _compiled(THREE_HOP, rows, (idx1, len1, table), (rows.numel(), table.shape[1]))
+    n_mid, n_cols = table.shape
+    every = torch.arange(n_cols).expand(n_mid, n_cols).contiguous()   # the table as lists
+    fast = _compiled(TWO_HOP, rows, (idx1, len1, every, table), (rows.numel(), n_cols))
     return fast if fast is not None else _three_hop_torch(rows, idx1, len1, table)
 
 

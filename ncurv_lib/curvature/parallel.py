@@ -4,10 +4,11 @@ A parameter's score is a minimum over calibration examples (and edges), so the
 elementwise minimum of the scores of disjoint parts of the set equals one pass
 over every example, exactly. Each part runs :func:`.params.parameter_curvature`
 in its own process (started with ``spawn``, never ``fork``), with one torch
-thread: the engine's per-edge loops and small LPs hold Python's GIL, so
-processes, not threads, use a second core. A part prunes less than the whole
-set would (its branch and bound sees fewer examples' values), so two workers are
-faster than one by less than a factor of two.
+thread. A part prunes less than the whole set would (its branch and bound sees
+fewer examples' values) and each process pays its start and builds its own
+tables, so one process on the same number of threads (the engine's default:
+torch's thread count) is usually faster; workers remain for machines where
+the Python glue, which holds the GIL, is the bottleneck.
 """
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed

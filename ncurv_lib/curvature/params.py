@@ -21,6 +21,13 @@ it is found by branch and bound instead of solving every edge:
 
 The result equals the minimum of :func:`.api.edge_curvature` over examples
 and edges exactly (same code computes each evaluated edge).
+
+Where a transition's distance tables are shared by all examples (built once
+per model: offset tables between convolutions, dense ones when they fit), a
+round is one call over the stacked supports of every example. The examples of
+the bounds pass and the chunks of each call run on torch's thread count
+(:func:`.edges._map_threads`); :func:`parameter_curvature_chunks` keeps the
+model-wide part across chunks of examples.
 """
 import torch
 from tqdm import tqdm
