@@ -124,8 +124,17 @@ def _stacked(mdl, t, supports):
     if t not in mdl.tables or len(supports) < 2:
         return None
     stack = lambda sups: None if sups[0] is None else stack_supports(sups)
-    return ({t: stack([s[0][t] for s in supports])},
-            {t + 1: stack([s[1][t + 1] for s in supports])})
+    out = ({t: stack([s[0][t] for s in supports])},
+           {t + 1: stack([s[1][t + 1] for s in supports])})
+    _release(supports, t)                   # the stacked copy replaces the examples'
+    return out
+
+
+def _release(supports, t):
+    """Drop the examples' supports that only transition t uses (mu of layer t, nu of
+    layer t + 1)."""
+    for mu, nu in supports:
+        mu[t] = nu[t + 1] = None
 
 
 def _groups(n_ex, pick, supports, stacked):
@@ -230,6 +239,8 @@ def _scores(cfg, mdl, n_examples, stats, progress, upper):
     for t in tqdm(range(len(mdl.trs)), disable=not progress, desc="exact minima", unit="layer"):
         if any(c[1].numel() for c in cands[t]):
             _refine(cfg, mdl, t, best[t], cands[t], supports, stats)
+        _release(supports, t)
+        cands[t] = None
     out = {}
     for t, stage in enumerate(mdl.chain.stages):
         full = _flat_start(upper, stage)
