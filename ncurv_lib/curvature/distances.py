@@ -79,15 +79,13 @@ def _two_hop_py(rows, idx1, len1, idx2, len2, best, arg, second):
 TWO_HOP = jit(_two_hop_py)
 
 
-def _compiled(kernel, rows, arrays, shape):
-    """Top2 of ``shape`` filled by ``kernel`` over numpy views of ``arrays``, or None
-    without numba."""
-    if kernel is None:
-        return None
+def _two_hop_compiled(rows, idx1, len1, idx2, len2, n_cols):
+    """:func:`two_hop` by :data:`TWO_HOP` (numba must be there)."""
+    shape = (rows.numel(), n_cols)
     best, second = np.full(shape, np.inf), np.full(shape, np.inf)
     arg = np.full(shape, -1, dtype=np.int64)
-    args = [np.ascontiguousarray(z.numpy()) for z in (rows, *arrays)]
-    kernel(*args, best, arg, second)
+    args = [np.ascontiguousarray(z.numpy()) for z in (rows, idx1, len1, idx2, len2)]
+    TWO_HOP(*args, best, arg, second)
     best_t, arg_t = torch.from_numpy(best), torch.from_numpy(arg)
     arg_t = torch.where(torch.isfinite(best_t), arg_t, torch.full_like(arg_t, -1))
     return Top2(best_t, arg_t, torch.from_numpy(second))
@@ -110,8 +108,9 @@ def two_hop(rows, idx1, len1, idx2, len2, n_cols) -> Top2:
     -------
     Top2 with tensors of shape (R, n_cols).
     """
-    fast = _compiled(TWO_HOP, rows, (idx1, len1, idx2, len2), (rows.numel(), n_cols))
-    return fast if fast is not None else _two_hop_torch(rows, idx1, len1, idx2, len2, n_cols)
+    if TWO_HOP is None:
+        return _two_hop_torch(rows, idx1, len1, idx2, len2, n_cols)
+    return _two_hop_compiled(rows, idx1, len1, idx2, len2, n_cols)
 
 
 def _two_hop_torch(rows, idx1, len1, idx2, len2, n_cols) -> Top2:
@@ -153,10 +152,11 @@ def three_hop(rows, idx1, len1, table) -> Top2:
     ``arg`` is one of them (``second`` then equals ``best``, so the value excluding
     any middle node is the same).
     """
+    if TWO_HOP is None:
+        return _three_hop_torch(rows, idx1, len1, table)
     n_mid, n_cols = table.shape
     every = torch.arange(n_cols).expand(n_mid, n_cols).contiguous()   # the table as lists
-    fast = _compiled(TWO_HOP, rows, (idx1, len1, every, table), (rows.numel(), n_cols))
-    return fast if fast is not None else _three_hop_torch(rows, idx1, len1, table)
+    return _two_hop_compiled(rows, idx1, len1, every, table, n_cols)
 
 
 def _three_hop_torch(rows, idx1, len1, table) -> Top2:

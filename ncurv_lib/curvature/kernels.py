@@ -316,11 +316,11 @@ def _side_values_py(idx, mass, length, delta, nodes, x_e, c_e, y_node, c_node, b
                       d[e], paper, out[e])
 
 
-GREEDY_PLAN = _jit(_greedy_plan_py) if njit is not None else None
-SIDE_SUMS = _jit(_side_sums_py) if njit is not None else None
-SIDE_VALUES = _jit(_side_values_py) if njit is not None else None
-EDGE_BOUNDS = _jit(_edge_bounds_py) if njit is not None else None
-EDGE_PROBLEMS = _jit(_edge_problems_py) if njit is not None else None
+GREEDY_PLAN = jit(_greedy_plan_py)
+SIDE_SUMS = jit(_side_sums_py)
+SIDE_VALUES = jit(_side_values_py)
+EDGE_BOUNDS = jit(_edge_bounds_py)
+EDGE_PROBLEMS = jit(_edge_problems_py)
 
 
 def greedy_plan(mu, nu, c):

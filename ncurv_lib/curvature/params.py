@@ -218,7 +218,7 @@ def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper
     """
     cfg = cfg or CurvatureConfig()
     stats = stats if stats is not None else Stats()
-    _check_workers(workers)
+    _check_positive_int("workers", workers)
     if workers > 1 and x.shape[0] > 1:
         # the workers prepare the model; here only what makes their input invalid
         chain = layer_chain(model)
@@ -267,9 +267,8 @@ def parameter_curvature_chunks(model, x, cfg=None, *, chunk, progress=False, sta
     """
     cfg = cfg or CurvatureConfig()
     stats = stats if stats is not None else Stats()
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk must be a positive int, got {chunk!r}")
-    _check_workers(workers)
+    _check_positive_int("chunk", chunk)
+    _check_positive_int("workers", workers)
     mdl = None
     for lo in range(0, x.shape[0], chunk):
         part = x[lo:lo + chunk]
@@ -283,9 +282,9 @@ def parameter_curvature_chunks(model, x, cfg=None, *, chunk, progress=False, sta
         yield lo + part.shape[0], upper
 
 
-def _check_workers(workers):
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int, got {workers!r}")
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 def _check_upper(chain, upper):
