@@ -51,22 +51,40 @@ def _greedy_cost(cm, mass, cap, row_min):
     placed; every take empties a row or a column, so there are at most P + S
     scans of a row. Leftover mass goes where the cost is 0."""
     n_p, n_s = cm.shape
+    order = np.empty(n_p, np.int64)      # the rows with a negative entry, stably sorted
+    k = 0
+    for p in range(n_p):
+        x = row_min[p]
+        if x < 0:
+            i = k
+            while i > 0 and row_min[order[i - 1]] > x:
+                order[i] = order[i - 1]
+                i -= 1
+            order[i] = p
+            k += 1
+    full = np.zeros(n_s)                 # +inf on the columns without capacity
+    for s in range(n_s):
+        if cap[s] <= 0:
+            full[s] = np.inf
     total = 0.0
-    for p in np.argsort(row_min[:n_p], kind="mergesort"):
-        if row_min[p] >= 0:
-            break
+    for t in range(k):
+        p = order[t]
         m = mass[p]
         while m > 0:
             j, low = -1, 0.0
             for s in range(n_s):
-                if cm[p, s] < low and cap[s] > 0:
-                    j, low = s, cm[p, s]
+                x = cm[p, s] + full[s]
+                better = x < low
+                j = s if better else j
+                low = x if better else low
             if j < 0:
                 break
             take = min(m, cap[j])
             total += take * low
             cap[j] -= take
             m -= take
+            if cap[j] <= 0:
+                full[j] = np.inf
     return total
 
 
@@ -83,85 +101,93 @@ def _greedy_plan_py(mu, nu, c, out):
 
 
 @_jit
-def _row_costs(e, p, cix, j0, j1, a, pw, h, b, g, code, d, thr, best, arg, second, paper, out):
-    """``out[j - j0]``: reduced cost of row p and column ``cix[j]`` of edge e for j in
-    [j0, j1) (arguments as :func:`_edge_bounds_py`), 0 unless below ``-thr[e]``."""
-    last = best.size - 1
-    for j in range(j0, j1):
-        s = cix[j]
-        f = min(max(h[e, p] + g[e, s], 0), last)
-        v3 = best[f]
-        if paper:
-            if arg[f] == code[e, s]:
-                v3 = second[f]
-            v3 = min(v3, pw[e, p] + b[e, s])
-        x = (v3 + d[e]) - a[e, p] - b[e, s]
-        out[j - j0] = x if x < -thr[e] else 0.0
+def _cost(b3, a3, s3, pp, ap, cj, bj, d, th, paper):
+    """Reduced cost of one cell from its three-hop entry (best ``b3``, middle node ``a3``,
+    second best ``s3``), row parts ``pp`` = w(p, u), ``ap`` = A_p and column parts
+    ``cj`` (the code of the excluded middle node), ``bj`` = B_s; 0 unless below ``th``
+    (= -thr). Scalars only, so that the hot loops pass no arrays per cell."""
+    v3 = b3
+    if paper:
+        if a3 == cj:
+            v3 = s3
+        v3 = min(v3, pp + bj)
+    x = (v3 + d) - ap - bj
+    return x if x < th else 0.0
 
 
 @_jit
-def _kept(e, pm, rows, sm, cols, rix, cix, mass, cap):
-    """The kept rows (``rix``, masses ``mass``) and columns (``cix``, capacities ``cap``)
-    of edge e; returns their numbers."""
+def _kept(e, pm, a, pw, rows, h, sm, b, cols, g, code, rk, ck):
+    """The kept rows of edge e into ``rk`` = (mass, h, w(p, u), A) and its kept columns
+    into ``ck`` = (mass, g, code, B); returns their numbers."""
+    mass, hk, pk, ak = rk
+    cap, gk, code_k, bk = ck
     nr = nc = 0
     for p in range(pm.shape[1]):
         if rows[e, p]:
-            rix[nr], mass[nr] = p, pm[e, p]
+            mass[nr], hk[nr], pk[nr], ak[nr] = pm[e, p], h[e, p], pw[e, p], a[e, p]
             nr += 1
     for s in range(sm.shape[1]):
         if cols[e, s]:
-            cix[nc], cap[nc] = s, sm[e, s]
+            cap[nc], gk[nc], code_k[nc], bk[nc] = sm[e, s], g[e, s], code[e, s], b[e, s]
             nc += 1
     return nr, nc
 
 
 @_jit
-def _corner_cost(e, nr, nc, rix, cix, mass, cap, a, pw, h, b, g, code, d, thr, best, arg,
-                 second, paper, amount, row):
+def _corner_cost(nr, nc, rk, ck, d, th, best, arg, second, paper):
     """Cost of the north-west corner plan over the kept rows then a dummy row, and the
     kept columns then a dummy column (the mass outside them, at cost 0): a feasible
-    plan, so an upper bound on the reduced transport, from at most P + S costs
-    (scratch ``amount``, ``row`` of at least S)."""
-    j, c, total = 0, cap[0], 0.0
+    plan, so an upper bound on the reduced transport, from at most P + S costs."""
+    mass, hk, pk, ak = rk
+    cap, gk, code_k, bk = ck
+    j, c, total, last = 0, cap[0], 0.0, best.size - 1
     for i in range(nr):
-        m, j0, k = mass[i], j, 0
+        m = mass[i]
         while m > 0 and j < nc:
             t = min(m, c)
-            amount[k] = t
-            k += 1
+            f = min(max(hk[i] + gk[j], 0), last)
+            total += t * _cost(best[f], arg[f], second[f], pk[i], ak[i], code_k[j], bk[j], d,
+                               th, paper)
             m -= t
             c -= t
             if c <= 0:
                 j += 1
                 c = cap[j] if j < nc else 0.0
-        _row_costs(e, rix[i], cix, j0, j0 + k, a, pw, h, b, g, code, d, thr, best, arg, second,
-                   paper, row)
-        for q in range(k):
-            total += amount[q] * row[q]
     return total
 
 
 @_jit
-def _edge_costs(e, nr, nc, rix, cix, mass, cap, a, pw, h, b, g, code, d, thr, best, arg,
-                second, paper, r_min, c_min, buf):
-    """Reduced costs of edge e's kept rows by kept columns (see :func:`_kept`) into
-    ``buf``; row and column minima in ``r_min`` / ``c_min``. Returns the independent
-    coupling's cost."""
+def _edge_costs(nr, nc, rk, ck, d, th, best, arg, second, paper, r_min, c_min, buf):
+    """Reduced costs of an edge's kept rows by kept columns (see :func:`_kept`) into
+    ``buf`` (row-major); row and column minima in ``r_min`` / ``c_min``. Returns the
+    independent coupling's cost."""
+    mass, hk, pk, ak = rk
+    cap, gk, code_k, bk = ck
     c_min[:nc] = 0.0
-    indep = 0.0
+    indep, last = 0.0, best.size - 1
     for i in range(nr):
-        row = buf[i * nc:(i + 1) * nc]
-        _row_costs(e, rix[i], cix, 0, nc, a, pw, h, b, g, code, d, thr, best, arg, second,
-                   paper, row)
-        low = 0.0
+        hp, pp, ap = hk[i], pk[i], ak[i]
+        low, acc, o = 0.0, 0.0, i * nc
         for j in range(nc):
-            x = row[j]
-            if x < 0:
-                low = min(low, x)
-                c_min[j] = min(c_min[j], x)
-                indep += mass[i] * cap[j] * x
+            f = min(max(hp + gk[j], 0), last)
+            x = _cost(best[f], arg[f], second[f], pp, ap, code_k[j], bk[j], d, th, paper)
+            buf[o + j] = x
+            low = min(low, x)
+            c_min[j] = min(c_min[j], x)
+            acc += cap[j] * x
         r_min[i] = low
+        indep += mass[i] * acc
     return indep
+
+
+def _scratch(n_p, n_s):
+    """Per-call scratch of the kept rows and columns (see :func:`_kept`)."""
+    rk = (np.empty(n_p), np.empty(n_p, np.int64), np.empty(n_p), np.empty(n_p))
+    ck = (np.empty(n_s), np.empty(n_s, np.int64), np.empty(n_s, np.int64), np.empty(n_s))
+    return rk, ck
+
+
+_SCRATCH = _jit(_scratch)
 
 
 def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg, second,
@@ -184,23 +210,22 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
     n_e, n_p = pm.shape
     n_s = sm.shape[1]
     buf = np.empty(n_p * n_s)
-    rix, cix = np.empty(n_p, dtype=np.int64), np.empty(n_s, dtype=np.int64)
-    mass, cap, c_min = np.empty(n_p), np.empty(n_s), np.empty(n_s)
-    r_min = np.empty(n_p)
+    rk, ck = _SCRATCH(n_p, n_s)
+    c_min, r_min = np.empty(n_s), np.empty(n_p)
     n_open = 0
     for e in range(n_e):
         lo[e], hi[e], pend[e] = 0.0, 0.0, False
-        nr, nc = _kept(e, pm, rows, sm, cols, rix, cix, mass, cap)
+        nr, nc = _kept(e, pm, a, pw, rows, h, sm, b, cols, g, code, rk, ck)
         if nr == 0 or nc == 0:
             continue
+        de, th = d[e], -thr[e]
         if enough[e] > -np.inf:
-            corner = _corner_cost(e, nr, nc, rix, cix, mass, cap, a, pw, h, b, g, code, d, thr,
-                                  best, arg, second, paper, c_min, buf)
+            corner = _corner_cost(nr, nc, rk, ck, de, th, best, arg, second, paper)
             if corner <= enough[e]:
                 lo[e], hi[e], pend[e] = -np.inf, corner, True
                 continue
-        indep = _edge_costs(e, nr, nc, rix, cix, mass, cap, a, pw, h, b, g, code, d, thr, best,
-                            arg, second, paper, r_min, c_min, buf)
+        indep = _edge_costs(nr, nc, rk, ck, de, th, best, arg, second, paper, r_min, c_min, buf)
+        mass, cap = rk[0], ck[0]
         n_rows, r_dual = 0, 0.0
         for i in range(nr):
             n_rows += r_min[i] < 0
@@ -232,12 +257,13 @@ def _edge_problems_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, ar
     as :func:`_edge_bounds_py`, whose costs these are, entry for entry."""
     n_p, n_s = pm.shape[1], sm.shape[1]
     buf = np.empty(n_p * n_s)
-    rix, cix = np.empty(n_p, dtype=np.int64), np.empty(n_s, dtype=np.int64)
-    mass, cap, c_min, r_min = np.empty(n_p), np.empty(n_s), np.empty(n_s), np.empty(n_p)
+    rk, ck = _SCRATCH(n_p, n_s)
+    c_min, r_min = np.empty(n_s), np.empty(n_p)
     for i in range(sel.size):
-        nr, nc = _kept(sel[i], pm, rows, sm, cols, rix, cix, mass, cap)
-        _edge_costs(sel[i], nr, nc, rix, cix, mass, cap, a, pw, h, b, g, code, d, thr, best, arg,
-                    second, paper, r_min, c_min, buf)
+        e = sel[i]
+        nr, nc = _kept(e, pm, a, pw, rows, h, sm, b, cols, g, code, rk, ck)
+        _edge_costs(nr, nc, rk, ck, d[e], -thr[e], best, arg, second, paper, r_min, c_min, buf)
+        mass, cap = rk[0], ck[0]
         o_r, o_c, o_m = off[i, 0], off[i, 1], off[i, 2]
         k_r = k_c = 0
         for j in range(nc):
