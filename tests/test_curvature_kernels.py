@@ -1,6 +1,6 @@
 """The compiled kernels (kernels.EDGE_BOUNDS, SIDE_VALUES, SIDE_SUMS) agree with the batched
 torch path of edges.transport_term and closed_term: same bounds, same open problems, same
-exact values."""
+exact values (the kernel's own simplex, or POT where that reaches its pivot cap)."""
 import pytest
 import torch
 
@@ -25,19 +25,22 @@ def _pass(model, x, cfg, solve):
 
 @pytest.fixture
 def counted(monkeypatch):
-    """Count the compiled calls and the three-hop table kinds they read."""
-    seen = {"calls": 0, "kinds": set(), "lps": 0}
+    """Count the compiled calls, the three-hop table kinds they read, the LPs the kernel
+    solved and those posed to POT."""
+    seen = {"calls": 0, "kinds": set(), "lps": 0, "pot": 0}
     inner, problems = kernels.edge_bounds, kernels.edge_problems
 
     def counted_problems(*args):
         out = problems(*args)
-        seen["lps"] += len(out)
+        seen["pot"] += len(out)
         return out
     monkeypatch.setattr(kernels, "edge_problems", counted_problems)
 
-    def wrapped(arrays, table, paper, enough=None):
+    def wrapped(arrays, table, paper, enough=None, solve=False):
         seen["calls"] += 1
-        return inner(arrays, table, paper, enough)
+        out = inner(arrays, table, paper, enough, solve)
+        seen["lps"] += out[4]
+        return out
     flat = {}
     for cls in (CD.ConvThreeHop, nc.curvature.distances.DenseTable):
         flat[cls] = cls.flat_parts
@@ -51,9 +54,13 @@ def counted(monkeypatch):
 
 
 @pytest.mark.parametrize("convention", ["paper", "authors"])
-@pytest.mark.parametrize("solve", [False, True])
-def test_compiled_term_equals_the_torch_path(convention, solve, counted, monkeypatch):
+@pytest.mark.parametrize("solve,max_pivots", [(False, -1), (True, -1), (True, 0)])
+def test_compiled_term_equals_the_torch_path(convention, solve, max_pivots, counted,
+                                             monkeypatch):
+    """max_pivots 0: the kernel's simplex gives up wherever its start is not optimal, and
+    POT solves those problems instead."""
     assert kernels.EDGE_BOUNDS is not None, "numba is pinned in requirements.txt"
+    monkeypatch.setattr(kernels, "MAX_PIVOTS", max_pivots)
     cfg = nc.CurvatureConfig(convention=convention)
     n_open = 0
     for make in MODELS:
@@ -71,7 +78,8 @@ def test_compiled_term_equals_the_torch_path(convention, solve, counted, monkeyp
     assert counted["calls"] > 0
     assert counted["kinds"] == {"ConvThreeHop", "DenseTable"}
     assert (n_open > 0) == (not solve)          # bounds leave problems open, solving none
-    assert (counted["lps"] > 0) == solve        # the LPs were posed by kernels.edge_problems
+    assert (counted["lps"] > 0) == solve        # the kernel solved LPs itself...
+    assert (counted["pot"] > 0) == (max_pivots == 0)   # ...and POT only those it gave up on
 
 
 def _bounds_of_every_layer(model, x, cfg):

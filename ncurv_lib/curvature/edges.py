@@ -193,22 +193,22 @@ def _reduced_costs(tab, pm, a, pid, pw, rows, sm, b, sid, cols, u, d, scale, pap
 
 def _compiled_term(tab, parts, u, d, scale, paper, solve, enough):
     """The reduced transport term by :func:`.kernels.edge_bounds` (None without numba or
-    without flat three-hop tables); with ``solve``, edges it leaves open go to the LP,
-    else an open edge shown by a cheap plan to cost at most ``enough`` (None: -inf)
+    without flat three-hop tables); with ``solve``, the kernel solves each LP itself
+    (:mod:`.simplex`) and POT any it leaves open (its pivot cap), else an open edge shown by a cheap plan to cost at most ``enough`` (None: -inf)
     keeps that plan's cost as its upper bound."""
     pm, a, pid, pw, rows, sm, b, sid, cols = parts
     if kernels.EDGE_BOUNDS is None or not hasattr(tab.m3, "flat_parts"):
         return None
     h, g, code, flat = tab.m3.flat_parts(pid.clamp_min(0), sid.clamp_min(0), u)
     args = (pm, a, pw, rows, h, sm, b, cols, g, code, d, 1e-13 * scale)
-    lo, hi, pend, n_open = kernels.edge_bounds(args, flat, paper, None if solve else enough)
+    lo, hi, pend, n_open, n_lp = kernels.edge_bounds(args, flat, paper,
+                                                     None if solve else enough, solve)
     lo, hi, pend = torch.from_numpy(lo), torch.from_numpy(hi), torch.from_numpy(pend)
-    n_lp = 0
-    if solve and pend.any():
+    if solve and pend.any():            # the compiled simplex hit its pivot cap: POT
         k = torch.nonzero(pend).squeeze(1)
         probs = kernels.edge_problems(args, flat, paper, k)
         val = torch.tensor([lp_block(*prob) for prob in probs], dtype=torch.float64)
-        lo[k], hi[k], pend[k], n_lp = val, val, False, len(probs)
+        lo[k], hi[k], pend[k], n_lp = val, val, False, n_lp + len(probs)
     return lo, hi, pend, n_lp, n_open
 
 

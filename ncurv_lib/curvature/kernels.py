@@ -28,6 +28,8 @@ of :mod:`.transport` and :mod:`.edges` is used instead):
 import numpy as np
 import torch
 
+from .simplex import transport_value
+
 try:
     from numba import njit
 except ImportError:                                   # pragma: no cover - optional speed-up
@@ -180,6 +182,42 @@ def _edge_costs(nr, nc, rk, ck, d, th, best, arg, second, paper, r_min, c_min, b
     return indep
 
 
+@_jit
+def _solve_block(nr, nc, rk, ck, r_min, c_min, buf, max_pivots):
+    """Exact reduced transport of an edge whose costs :func:`_edge_costs` has put in
+    ``buf``, posed as :func:`.transport.lp_block` poses it (the rows and columns with
+    a negative cost, a dummy row / column for the rest of the mass, masses
+    normalised) and solved by :func:`.simplex.transport_value` (``max_pivots``: its
+    cap, -1 for its default); returns (value, ok)."""
+    mass, cap = rk[0], ck[0]
+    kr = kc = 0
+    for i in range(nr):
+        kr += r_min[i] < 0
+    for j in range(nc):
+        kc += c_min[j] < 0
+    row_m, col_m = np.empty(kr + 1), np.empty(kc + 1)
+    rows, cols = np.empty(kr, np.int64), np.empty(kc, np.int64)
+    kr = kc = 0
+    for i in range(nr):
+        if r_min[i] < 0:
+            row_m[kr], rows[kr] = mass[i], i
+            kr += 1
+    for j in range(nc):
+        if c_min[j] < 0:
+            col_m[kc], cols[kc] = cap[j], j
+            kc += 1
+    ra, rb = 1.0 - row_m[:kr].sum(), 1.0 - col_m[:kc].sum()
+    na, nb = kr + (ra > 1e-14), kc + (rb > 1e-14)
+    row_m[kr], col_m[kc] = ra, rb
+    cost = np.zeros((na, nb))
+    for r in range(kr):
+        o = rows[r] * nc
+        for q in range(kc):
+            cost[r, q] = buf[o + cols[q]]
+    a, b = row_m[:na], col_m[:nb]
+    return transport_value(a / a.sum(), b / b.sum(), cost, max_pivots)
+
+
 def _scratch(n_p, n_s):
     """Per-call scratch of the kept rows and columns (see :func:`_kept`)."""
     rk = (np.empty(n_p), np.empty(n_p, np.int64), np.empty(n_p), np.empty(n_p))
@@ -191,7 +229,7 @@ _SCRATCH = _jit(_scratch)
 
 
 def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg, second,
-                    paper, enough, lo, hi, pend):
+                    paper, enough, solve, max_pivots, lo, hi, pend, counts):
     """Bounds on the reduced transport term of each edge e (all arrays row e).
 
     Rows p (masses ``pm``, two-hop lengths ``a``, edge lengths ``pw`` = w(p, u),
@@ -200,8 +238,10 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
     The three-hop length is ``best[h + g]``; in the paper convention the best
     over middle nodes other than the edge's (``second`` where ``arg`` equals
     ``code``), capped by ``pw + b``. Costs not below ``-thr`` count as 0.
-    Writes ``lo``, ``hi`` (equal where exact) and ``pend`` (an LP is needed);
-    returns the number of edges with a negative cost. ``enough[e]`` is an upper
+    Writes ``lo``, ``hi`` (equal where exact) and ``pend`` (an LP is needed) and
+    ``counts`` = (edges with a negative cost, LPs solved). With ``solve``, an
+    edge that needs an LP gets it here (:func:`_solve_block`); it stays pending
+    only if that fails (the pivot cap). ``enough[e]`` is an upper
     bound that settles what the caller wants (-inf: none does): where the
     north-west corner plan already costs at most that, no other cost is formed
     (``hi`` is its cost, ``lo`` -inf, the edge stays open); where the independent
@@ -212,7 +252,7 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
     buf = np.empty(n_p * n_s)
     rk, ck = _SCRATCH(n_p, n_s)
     c_min, r_min = np.empty(n_s), np.empty(n_p)
-    n_open = 0
+    n_open = n_lp = 0
     for e in range(n_e):
         lo[e], hi[e], pend[e] = 0.0, 0.0, False
         nr, nc = _kept(e, pm, a, pw, rows, h, sm, b, cols, g, code, rk, ck)
@@ -240,12 +280,20 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
         if n_rows > 1 and n_cols > 1 and indep <= enough[e]:
             lo[e], hi[e], pend[e] = max(r_dual, c_dual), indep, True
             continue
+        if n_rows > 1 and n_cols > 1 and solve:
+            value, ok = _solve_block(nr, nc, rk, ck, r_min, c_min, buf, max_pivots)
+            if ok:
+                lo[e], hi[e] = value, value
+                n_lp += 1
+            else:
+                lo[e], hi[e], pend[e] = max(r_dual, c_dual), indep, True
+            continue
         greedy = _greedy_cost(buf[:nr * nc].reshape((nr, nc)), mass[:nr], cap[:nc], r_min)
         if n_rows == 1 or n_cols == 1:
             lo[e], hi[e] = greedy, greedy
         else:
             lo[e], hi[e], pend[e] = max(r_dual, c_dual), min(indep, greedy), True
-    return n_open
+    counts[0], counts[1] = n_open, n_lp
 
 
 def _edge_problems_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg, second,
@@ -342,6 +390,9 @@ def _side_values_py(idx, mass, length, delta, nodes, x_e, c_e, y_node, c_node, b
                       d[e], paper, out[e])
 
 
+#: pivot cap of the compiled simplex inside :data:`EDGE_BOUNDS` (-1: its default); an LP
+#: that reaches it is left open and solved by POT (tests lower it to check that path)
+MAX_PIVOTS = -1
 GREEDY_PLAN = jit(_greedy_plan_py)
 SIDE_SUMS = jit(_side_sums_py)
 SIDE_VALUES = jit(_side_values_py)
@@ -359,19 +410,21 @@ def greedy_plan(mu, nu, c):
     return out
 
 
-def edge_bounds(arrays, table, paper, enough=None):
+def edge_bounds(arrays, table, paper, enough=None, solve=False):
     """Run :data:`EDGE_BOUNDS` on torch tensors ``arrays`` = (pm, a, pw, rows, h, sm, b,
     cols, g, code, d, thr) and ``table`` = (best, arg, second) (flat), with ``enough``
-    (E,) (default -inf: every open problem gets its greedy plan); returns
-    (lo, hi, pending, n_open) as numpy arrays and an int, or None without numba."""
+    (E,) (default -inf: every open problem gets its greedy plan) and ``solve``
+    (solve the LPs here); returns (lo, hi, pending, n_open, n_lp) as numpy arrays
+    and two ints, or None without numba."""
     if EDGE_BOUNDS is None:
         return None
     args = [np.ascontiguousarray(x.numpy()) for x in (*arrays, *table)]
     n = args[0].shape[0]
     enough = np.full(n, -np.inf) if enough is None else np.ascontiguousarray(enough.numpy())
     lo, hi, pend = np.empty(n), np.empty(n), np.empty(n, dtype=np.bool_)
-    n_open = EDGE_BOUNDS(*args, bool(paper), enough, lo, hi, pend)
-    return lo, hi, pend, int(n_open)
+    counts = np.zeros(2, dtype=np.int64)
+    EDGE_BOUNDS(*args, bool(paper), enough, bool(solve), MAX_PIVOTS, lo, hi, pend, counts)
+    return lo, hi, pend, int(counts[0]), int(counts[1])
 
 
 def side_sums(sup, nodes, parts, d, paper):
