@@ -170,3 +170,34 @@ def test_bounds_with_a_need_stay_valid_and_stop_early(convention):
                 assert (lo[corner] >= need[corner] - 1e-12).all()
                 settled += int(corner.sum())
     assert settled > 0
+
+
+@pytest.mark.parametrize("tol", [1e-12, 0.2])
+def test_compiled_paper_support_equals_the_torch_path(tol, monkeypatch):
+    """kernels.paper_support gives neighbour_support's distributions (same slots, flags
+    and sizes; masses to rounding): padding, inactive neighbours, rows with none
+    active (point masses), and a tolerance that drops masses."""
+    from ncurv_lib.curvature.measures import neighbour_support
+    g = torch.Generator().manual_seed(4)
+    n, k, m = 400, 30, 200
+    idx = torch.randint(-1, m, (n, k), generator=g)
+    lens = torch.where(idx >= 0, torch.rand(n, k, generator=g, dtype=torch.float64) + 0.1,
+                       torch.tensor(float("inf"), dtype=torch.float64))
+    x = torch.rand(m, generator=g, dtype=torch.float64)
+    x[x < 0.3] = 0.0
+    x[0] = 0.0
+    idx[:5] = -1                                   # no neighbour at all
+    idx[5:10] = 0                                  # only an inactive one
+    x[1:4] = torch.tensor([0.01, 0.02, 0.03], dtype=torch.float64)   # masses that underflow
+    idx[10:15, :3] = torch.tensor([1, 2, 3])
+    assert kernels.PAPER_SUPPORT is not None, "numba is pinned in requirements.txt"
+    calls = []
+    inner = kernels.paper_support
+    monkeypatch.setattr(kernels, "paper_support", lambda *a: calls.append(1) or inner(*a))
+    fast = neighbour_support(idx, lens, x, "paper", True, tol)
+    monkeypatch.setattr(kernels, "PAPER_SUPPORT", None)
+    slow = neighbour_support(idx, lens, x, "paper", True, tol)
+    assert calls and fast.delta[:10].all() and not fast.delta[10:].all()
+    for name in ("idx", "length", "delta", "size"):
+        assert torch.equal(getattr(fast, name), getattr(slow, name)), name
+    torch.testing.assert_close(fast.mass, slow.mass, rtol=1e-14, atol=1e-16)

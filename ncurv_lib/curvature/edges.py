@@ -280,6 +280,20 @@ def _chunks(cu, cv, pairs=True):
     return order, out
 
 
+def _split(chunks, parts):
+    """At least ``parts`` chunks where there are that many edges (so that every thread
+    of :func:`_map_threads` gets work): the largest chunk is halved until then."""
+    chunks = list(chunks)
+    while len(chunks) < parts:
+        k = max(range(len(chunks)), key=lambda i: chunks[i][1] - chunks[i][0])
+        lo, hi, kp, ks = chunks[k]
+        if hi - lo < 2:
+            break
+        mid = (lo + hi) // 2
+        chunks[k:k + 1] = [(lo, mid, kp, ks), (mid, hi, kp, ks)]
+    return chunks
+
+
 def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True, need=None, ru=None, rv=None):
     """:math:`\\kappa = 1 - R/D` for edges (u, v) with costs d, in chunks of similar support sizes
     (``need``: see :func:`transport_term`).
@@ -304,6 +318,7 @@ def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True, need=None, ru=No
         return k_lo, k_hi, pending, 0, 0
     ru, rv = (u if ru is None else ru), (v if rv is None else rv)
     order, chunks = _chunks(_support_sizes(mu_sup, ru), _support_sizes(nu_sup, rv))
+    chunks = _split(chunks, torch.get_num_threads())
 
     def one(chunk):
         lo, hi, kp, ks = chunk

@@ -390,6 +390,88 @@ def _side_values_py(idx, mass, length, delta, nodes, x_e, c_e, y_node, c_node, b
                       d[e], paper, out[e])
 
 
+def _paper_support_py(idx, lens, x, tol, mass, counts):
+    """Pass 1 of the paper convention's neighbour distributions (contract §4): ``mass``
+    (n, K) gets each row's masses, a softmax of :math:`-1/x^2` over its neighbours with
+    x > 0, masses below ``tol`` times the row's largest set to 0 and the rest
+    renormalised; ``counts`` (n,) the kept slots. Returns the largest count (at
+    least 1). The arithmetic is that of :func:`.measures._paper_mass` and
+    :func:`.measures.neighbour_support`, slot by slot."""
+    n, k = idx.shape
+    widest = 1
+    for r in range(n):
+        top = -np.inf
+        for j in range(k):
+            q = idx[r, j]
+            v = x[q] if q >= 0 else 0.0
+            logit = -1.0 / v ** 2 if v > 0 else -np.inf
+            mass[r, j] = logit
+            top = max(top, logit)
+        if top == -np.inf:
+            top = 0.0
+        tot = 0.0
+        for j in range(k):
+            z = mass[r, j] - top
+            e = np.exp(z) if z > -760.0 else 0.0     # exp underflows to 0 below -745.2
+            mass[r, j] = e
+            tot += e
+        tot = tot if tot > 0 else 1.0
+        big = 0.0
+        for j in range(k):
+            mass[r, j] /= tot
+            big = max(big, mass[r, j])
+        kept, tot = 0, 0.0
+        for j in range(k):
+            m = mass[r, j]
+            if m > 0 and m >= tol * big:
+                kept += 1
+                tot += m
+            else:
+                mass[r, j] = 0.0
+        tot = max(tot, 1e-300)
+        for j in range(k):
+            mass[r, j] /= tot
+        counts[r] = kept
+        widest = max(widest, kept)
+    return widest
+
+
+def _compact_py(idx, lens, mass, out_idx, out_mass, out_len):
+    """Pass 2: each row's kept slots (mass > 0) first, in slot order, into the
+    (n, K') outputs (-1, 0, inf after them)."""
+    n, k = idx.shape
+    for r in range(n):
+        o = 0
+        for j in range(k):
+            if mass[r, j] > 0:
+                out_idx[r, o], out_mass[r, o], out_len[r, o] = idx[r, j], mass[r, j], lens[r, j]
+                o += 1
+        for j in range(o, out_idx.shape[1]):
+            out_idx[r, j], out_mass[r, j], out_len[r, j] = -1, 0.0, np.inf
+
+
+PAPER_SUPPORT = jit(_paper_support_py)
+COMPACT = jit(_compact_py)
+
+
+def paper_support(idx, lens, x, tol):
+    """(idx, mass, length, counts) of the paper convention's neighbour distributions of
+    :func:`.measures.neighbour_support`, as tensors, by :data:`PAPER_SUPPORT` and
+    :data:`COMPACT`; None without numba."""
+    if PAPER_SUPPORT is None:
+        return None
+    idx_n, lens_n = np.ascontiguousarray(idx.numpy()), np.ascontiguousarray(lens.numpy())
+    mass = np.empty(idx_n.shape)
+    counts = np.empty(idx_n.shape[0], dtype=np.int64)
+    width = PAPER_SUPPORT(idx_n, lens_n, np.ascontiguousarray(x.numpy()), float(tol), mass,
+                          counts)
+    shape = (idx_n.shape[0], width)
+    out_idx, out_mass, out_len = np.empty(shape, np.int64), np.empty(shape), np.empty(shape)
+    COMPACT(idx_n, lens_n, mass, out_idx, out_mass, out_len)
+    return (torch.from_numpy(out_idx), torch.from_numpy(out_mass), torch.from_numpy(out_len),
+            torch.from_numpy(counts))
+
+
 #: pivot cap of the compiled simplex inside :data:`EDGE_BOUNDS` (-1: its default); an LP
 #: that reaches it is left open and solved by POT (tests lower it to check that path)
 MAX_PIVOTS = -1

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from . import kernels
+
 
 @dataclass(frozen=True)
 class Support:
@@ -104,6 +106,12 @@ def neighbour_support(idx, lens, x, convention, neural, tol) -> Support:
     tol : float
         Masses below ``tol`` times a row's largest are dropped.
     """
+    if neural and convention == "paper":
+        fast = kernels.paper_support(idx, lens, x, tol)
+        if fast is not None:
+            out_idx, mass, length, counts = fast
+            return Support(idx=out_idx, mass=mass, length=length, delta=counts == 0,
+                           size=counts.clamp_min(1))
     valid = idx >= 0
     xs = torch.where(valid, x[idx.clamp_min(0)], torch.zeros(idx.shape, dtype=x.dtype))
     if not neural:
