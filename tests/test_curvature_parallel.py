@@ -83,3 +83,14 @@ def test_bad_input_raises_before_any_worker_starts():
     upper["0.weight"] = upper["0.weight"][:, :2]
     with pytest.raises(ValueError, match="upper"):
         nc.parameter_curvature(model, x[4:], upper=upper, workers=2)
+
+
+def test_split_gives_every_thread_a_chunk_and_covers_each_edge_once():
+    from ncurv_lib.curvature.edges import _split
+    chunks = [(0, 3, 4, 2), (3, 10, 8, 8)]
+    out = _split(chunks, 4)
+    assert len(out) == 4
+    assert sorted(e for lo, hi, _, _ in out for e in range(lo, hi)) == list(range(10))
+    assert all(kp == 8 for lo, hi, kp, _ in out if lo >= 3)       # sizes kept per part
+    assert _split([(0, 1, 2, 2)], 4) == [(0, 1, 2, 2)]              # one edge: one chunk
+    assert _split(chunks, 1) == chunks

@@ -89,8 +89,8 @@ class CurvatureConfig:
 class Stats:
     """Counters of one run: edges (all, with a special value), edges given the
     transport bounds without an LP (``bounded``, :func:`.params.parameter_curvature`
-    only), edges evaluated exactly, LPs sent to POT, exactly evaluated edges not
-    in closed form."""
+    only), edges evaluated exactly, LPs solved (compiled simplex or POT), exactly
+    evaluated edges not in closed form."""
 
     edges: int = 0
     bounded: int = 0

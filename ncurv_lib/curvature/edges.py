@@ -194,8 +194,9 @@ def _reduced_costs(tab, pm, a, pid, pw, rows, sm, b, sid, cols, u, d, scale, pap
 def _compiled_term(tab, parts, u, d, scale, paper, solve, enough):
     """The reduced transport term by :func:`.kernels.edge_bounds` (None without numba or
     without flat three-hop tables); with ``solve``, the kernel solves each LP itself
-    (:mod:`.simplex`) and POT any it leaves open (its pivot cap), else an open edge shown by a cheap plan to cost at most ``enough`` (None: -inf)
-    keeps that plan's cost as its upper bound."""
+    (:mod:`.simplex`) and POT any it leaves open (its pivot cap), else an open edge
+    shown by a cheap plan to cost at most ``enough`` (None: -inf) keeps that plan's
+    cost as its upper bound."""
     pm, a, pid, pw, rows, sm, b, sid, cols = parts
     if kernels.EDGE_BOUNDS is None or not hasattr(tab.m3, "flat_parts"):
         return None

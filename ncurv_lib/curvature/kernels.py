@@ -3,9 +3,13 @@
 The loops are written here as plain Python over numpy arrays and compiled
 with numba when it is importable (``ncurv_lib`` does not require it; then
 :data:`GREEDY_PLAN`, :data:`EDGE_BOUNDS`, :data:`EDGE_PROBLEMS`,
-:data:`SIDE_SUMS` and :data:`SIDE_VALUES` are None and the batched torch code
-of :mod:`.transport` and :mod:`.edges` is used instead):
+:data:`SIDE_SUMS`, :data:`SIDE_VALUES` and :data:`PAPER_SUPPORT` are None and
+the batched torch code of :mod:`.transport`, :mod:`.edges` and
+:mod:`.measures` is used instead):
 
+* :func:`_paper_support_py` / :func:`_compact_py`, the paper convention's
+  neighbour distributions of a layer (softmax of :math:`-1/x^2`, tolerance
+  cut, kept slots first);
 * :func:`_side_sums_py` / :func:`_side_values_py`, the two-hop lengths of one
   side of every edge (and their mass-weighted sums, the cheap bound), read
   straight from the neighbour supports and the shared two-hop tables;
@@ -17,13 +21,17 @@ of :mod:`.transport` and :mod:`.edges` is used instead):
 * :func:`_edge_bounds_py`, the whole reduced problem of a batch of edges:
   each edge's reduced costs :math:`c'(p,s)` are formed from the shared
   three-hop table in a scratch buffer (never as an (E, P, S) tensor), then
-  settled exactly (no negative cost, or one row / one column) or bracketed by
-  the dual row/column-minimum bound and the cheaper of the independent
-  coupling and the greedy plan; given what bound would do, a north-west
-  corner plan (at most P + S costs) may settle an edge first;
-* :func:`_edge_problems_py`, the LPs of the edges left open, written from
-  the same costs. The arithmetic is that of :func:`.edges.transport_term`,
-  term by term.
+  settled exactly (no negative cost, or one row / one column), solved exactly
+  by the compiled transportation simplex (:mod:`.simplex`, when solving), or
+  bracketed by the dual row/column-minimum bound and the cheaper of the
+  independent coupling and the greedy plan; given what bound would do, a
+  north-west corner plan (at most P + S costs) may settle an edge first;
+* :func:`_edge_problems_py`, the LPs of the edges the simplex left open (its
+  pivot cap), written from the same costs for POT. The arithmetic is that of
+  :func:`.edges.transport_term`, term by term.
+
+The hot loops pass scalars, not arrays, to the helpers they call per cell:
+numba counts references of every array argument of a call.
 """
 import numpy as np
 import torch

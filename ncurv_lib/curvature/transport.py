@@ -1,5 +1,9 @@
 """Reduced optimal transport for the curvature (contract §6); the only module importing ``ot``.
 
+This is the batched torch path and POT's side: with numba, the bound kernel
+solves the LPs itself (:mod:`.kernels`, :mod:`.simplex`) and sends here only
+those its simplex leaves open.
+
 For an edge :math:`(u,v)` with cost :math:`D`, neighbour distributions
 :math:`\\mu` (support :math:`p`) and :math:`\\nu` (support :math:`s`),
 :math:`A_p = C(p,v)`, :math:`B_s = C(u,s)` and three-hop lengths
