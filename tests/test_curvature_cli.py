@@ -1,5 +1,6 @@
 """The cached score function and the ``curvature`` subcommand (foundation stubbed, tiny model)."""
 import argparse
+import json
 
 import pytest
 import torch
@@ -42,6 +43,24 @@ def test_cached_scores_equal_direct_and_are_reused(stubbed, monkeypatch):
     assert all(torch.equal(again[k], scores[k]) for k in scores)
     with pytest.raises(AssertionError, match="recomputed"):
         cli.cached_parameter_curvature(cfg, convention="paper", progress=False)
+
+
+def test_a_moved_cache_names_where_its_scores_are_now(stubbed, monkeypatch, tmp_path_factory):
+    """Scores cached in one checkout and read in another (a fresh clone of committed
+    artifacts): the info, and the manifest written from it, name the new place."""
+    model, x, tmp = stubbed
+    cfg = train.TrainConfig.preset("mnist", "mlp", "tanh", "ce", "smoke")
+    _, first = cli.cached_parameter_curvature(cfg, progress=False, return_info=True)
+    moved = tmp_path_factory.mktemp("clone") / "cache"
+    tmp.rename(moved)
+    monkeypatch.setenv("NCURV_CACHE", str(moved))
+    monkeypatch.setattr(cli, "parameter_curvature", lambda *a, **k: pytest.fail("recomputed"))
+    _, info = cli.cached_parameter_curvature(cfg, progress=False, return_info=True)
+    assert info["path"].startswith(str(moved)) and info["path"] != first["path"]
+    assert info["key"] == first["key"] and info["seconds"] == first["seconds"]
+    cli.write_manifest(moved / "manifest.json", info)
+    artifact = json.loads((moved / "manifest.json").read_text())["artifact"]
+    assert (moved / artifact).exists() and not artifact.startswith("..")
 
 
 def test_cli_run_prints_summary(stubbed, capsys):

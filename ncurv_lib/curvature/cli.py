@@ -179,7 +179,9 @@ def cached_parameter_curvature(train_cfg, convention="paper", neural_distributio
     path = artifact_path("curvature", key, "pt")
     saved = None if recompute else torch_load_or_none(path)
     if isinstance(saved, dict) and saved.get("key") == key:
-        return (saved["scores"], saved["info"]) if return_info else saved["scores"]
+        # where the artifact is now (a committed one was written in another checkout)
+        info = {**saved["info"], "path": str(path)}
+        return (saved["scores"], info) if return_info else saved["scores"]
     x, _ = data.load_split(train_cfg.dataset, "val")
     scores, counters, seconds = _chunked_scores(model, x[ids], cfg, path, key, chunk, progress,
                                                 workers)
