@@ -127,8 +127,9 @@ for r in rows.itertuples():
     ax.plot(r.edges, r.seconds, "o", ms=9, color="C0", mfc=fill)
     ax.plot(r.edges, r.baseline_s, "s", ms=8, color="C3", mfc=fill)
     ax.plot([r.edges] * 2, [r.seconds, r.baseline_s], ":", color="0.6", lw=1)
-    label = f"{r.model}, {r.examples} ex." + (" one at a time" if "in chunks" in r.note else "")
-    ax.annotate(label, (r.edges, r.seconds), xytext=(8, -4),
+    chunked = "in chunks" in r.note
+    label = f"{r.model}, {r.examples} ex." + (" one at a time" if chunked else "")
+    ax.annotate(label, (r.edges, r.seconds), xytext=(8, 4 if chunked else -8),
                 textcoords="offset points", fontsize=8)
 lenet = rows[rows.model == "LeNet5-small"]
 for r in lenet.itertuples():
