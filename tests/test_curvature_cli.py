@@ -1,6 +1,7 @@
 """The cached score function and the ``curvature`` subcommand (foundation stubbed, tiny model)."""
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -51,6 +52,8 @@ def test_a_moved_cache_names_where_its_scores_are_now(stubbed, monkeypatch, tmp_
     model, x, tmp = stubbed
     cfg = train.TrainConfig.preset("mnist", "mlp", "tanh", "ce", "smoke")
     _, first = cli.cached_parameter_curvature(cfg, progress=False, return_info=True)
+    sidecar = json.loads(Path(first["path"]).with_suffix(".json").read_text())
+    assert "path" not in sidecar and "path" not in torch.load(first["path"])["info"]
     moved = tmp_path_factory.mktemp("clone") / "cache"
     tmp.rename(moved)
     monkeypatch.setenv("NCURV_CACHE", str(moved))

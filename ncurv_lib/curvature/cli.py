@@ -169,7 +169,7 @@ def cached_parameter_curvature(train_cfg, convention="paper", neural_distributio
         ``"<module>.weight"`` -> scores of the weight's shape (float64).
     """
     from .. import data, train
-    from ..cache import artifact_path, atomic_torch_save, atomic_write_json, torch_load_or_none
+    from ..cache import artifact_path, torch_load_or_none
     _check_chunk(chunk)
     model, _ = train.load_or_train(train_cfg, progress=progress)
     ids = data.calibration_indices(model, train_cfg.dataset, calib_k, classes=calib_classes)
@@ -179,19 +179,31 @@ def cached_parameter_curvature(train_cfg, convention="paper", neural_distributio
     path = artifact_path("curvature", key, "pt")
     saved = None if recompute else torch_load_or_none(path)
     if isinstance(saved, dict) and saved.get("key") == key:
-        # where the artifact is now (a committed one was written in another checkout)
-        info = {**saved["info"], "path": str(path)}
-        return (saved["scores"], info) if return_info else saved["scores"]
-    x, _ = data.load_split(train_cfg.dataset, "val")
+        scores, info = saved["scores"], saved["info"]
+    else:
+        scores, info = _compute_scores(model, ids, train_cfg.dataset, cfg, path, key, chunk,
+                                       progress, workers)
+    # the path is where the artifact is now, never stored: a committed artifact is read
+    # in other checkouts (older ones stored theirs; it is replaced here)
+    info = {**info, "path": str(path)}
+    return (scores, info) if return_info else scores
+
+
+def _compute_scores(model, ids, dataset, cfg, path, key, chunk, progress, workers):
+    """Scores of the calibration examples ``ids``, saved at ``path`` with a JSON
+    sidecar; returns (scores, info)."""
+    from .. import data
+    from ..cache import atomic_torch_save, atomic_write_json
+    x, _ = data.load_split(dataset, "val")
     scores, counters, seconds = _chunked_scores(model, x[ids], cfg, path, key, chunk, progress,
                                                 workers)
     partials = counters.pop("partials", [])
-    info = {"key": key, "seconds": seconds, "path": str(path), "examples": len(ids), **counters}
+    info = {"key": key, "seconds": seconds, "examples": len(ids), **counters}
     atomic_torch_save({"key": key, "scores": scores, "info": info}, path)
     atomic_write_json(path.with_suffix(".json"), info)
     for part in partials:
         part.unlink(missing_ok=True)
-    return (scores, info) if return_info else scores
+    return scores, info
 
 
 def add_arguments(parser):
