@@ -198,7 +198,7 @@ def _compiled_term(tab, parts, u, d, scale, paper, solve, enough):
     shown by a cheap plan to cost at most ``enough`` (None: -inf) keeps that plan's
     cost as its upper bound."""
     pm, a, pid, pw, rows, sm, b, sid, cols = parts
-    if kernels.EDGE_BOUNDS is None or not hasattr(tab.m3, "flat_parts"):
+    if not _compiled(tab):
         return None
     h, g, code, flat = tab.m3.flat_parts(pid.clamp_min(0), sid.clamp_min(0), u)
     args = (pm, a, pw, rows, h, sm, b, cols, g, code, d, 1e-13 * scale)
@@ -211,6 +211,12 @@ def _compiled_term(tab, parts, u, d, scale, paper, solve, enough):
         val = torch.tensor([lp_block(*prob) for prob in probs], dtype=torch.float64)
         lo[k], hi[k], pend[k], n_lp = val, val, False, n_lp + len(probs)
     return lo, hi, pend, n_lp, n_open
+
+
+def _compiled(tab):
+    """Whether :func:`transport_term` runs the compiled kernel on ``tab`` (numba, and flat
+    three-hop tables): then no (E, P, S) tensor is formed."""
+    return kernels.EDGE_BOUNDS is not None and hasattr(tab.m3, "flat_parts")
 
 
 def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True, need=None,
@@ -259,8 +265,9 @@ def _support_sizes(sup, nodes):
 def _chunks(cu, cv, pairs=True):
     """Edge order and chunks (lo, hi, kp, ks): edges grouped by the powers of two of
     their support sizes, each chunk holding at most CHUNK cost entries
-    (kp * ks per edge, or kp + ks when not ``pairs``); one chunk when all of them
-    padded to the largest sizes fit in CHUNK / 4."""
+    (kp * ks per edge where the torch path forms (E, P, S) costs, else
+    4 (kp + ks): per-slot arrays only, as for the compiled kernel); one chunk when
+    all of them padded to the largest sizes fit in CHUNK / 4."""
     kp, ks = int(cu.max()), int(cv.max())
     if cu.numel() * (kp * ks if pairs else 4 * (kp + ks)) <= CHUNK // 4:
         return torch.arange(cu.numel()), [(0, cu.numel(), kp, ks)]
@@ -318,7 +325,8 @@ def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True, need=None, ru=No
     if not u.numel():
         return k_lo, k_hi, pending, 0, 0
     ru, rv = (u if ru is None else ru), (v if rv is None else rv)
-    order, chunks = _chunks(_support_sizes(mu_sup, ru), _support_sizes(nu_sup, rv))
+    order, chunks = _chunks(_support_sizes(mu_sup, ru), _support_sizes(nu_sup, rv),
+                            pairs=not _compiled(tab))
     chunks = _split(chunks, torch.get_num_threads())
 
     def one(chunk):
