@@ -87,10 +87,16 @@ def test_bad_input_raises_before_any_worker_starts():
 
 def test_split_gives_every_thread_a_chunk_and_covers_each_edge_once():
     from ncurv_lib.curvature.edges import _split
-    chunks = [(0, 3, 4, 2), (3, 10, 8, 8)]
+    chunks = [(0, 3, 4, 2), (3, 10, 8, 8)]                          # work 24 and 448
     out = _split(chunks, 4)
-    assert len(out) == 4
     assert sorted(e for lo, hi, _, _ in out for e in range(lo, hi)) == list(range(10))
     assert all(kp == 8 for lo, hi, kp, _ in out if lo >= 3)       # sizes kept per part
+    # the work per chunk is at most 472 / 8 = 59 where a chunk has several edges; one
+    # edge of the second holds 64, so that one is cut to single edges
+    assert sorted(out) == [(0, 3, 4, 2)] + [(e, e + 1, 8, 8) for e in range(3, 10)]
+    out = _split([(0, 40, 2, 2)], 4)                                # even work: 8 halves
+    assert sorted(hi - lo for lo, hi, _, _ in out) == [5] * 8
+    out = _split([(0, 3, 2, 2), (3, 4, 2, 2)], 4)                   # 4 edges: 4 chunks
+    assert sorted(out) == [(0, 1, 2, 2), (1, 2, 2, 2), (2, 3, 2, 2), (3, 4, 2, 2)]
     assert _split([(0, 1, 2, 2)], 4) == [(0, 1, 2, 2)]              # one edge: one chunk
-    assert _split(chunks, 1) == chunks
+    assert sorted(_split(chunks, 1)) == chunks                      # one thread: as they are

@@ -62,3 +62,26 @@ def test_pivot_cap_reports_failure_with_a_feasible_value():
         if ok:
             assert value == pytest.approx(best, abs=1e-12)
     assert flagged > 25
+
+
+def test_plan_stops_at_the_first_plan_costing_at_most_enough():
+    """transport_plan with a threshold between the start plan's cost and the optimum
+    stops early at a feasible plan's cost in [optimum, enough]; below the optimum it
+    runs to the optimum, as transport_value does; -inf never stops."""
+    rng = np.random.default_rng(11)
+    early = 0
+    for _ in range(60):
+        a, b, c = _problem(rng, 30, 25, "reduced")
+        best, _ = simplex.transport_value(a, b, c)
+        start, _ = simplex.transport_value(a, b, c, 0)
+        assert simplex.transport_plan(a, b, c, -1, -np.inf) == (best, simplex.OPTIMAL)
+        value, status = simplex.transport_plan(a, b, c, -1, best - 1e-3)
+        assert (value, status) == (best, simplex.OPTIMAL)
+        enough = best + 0.5 * (start - best)
+        value, status = simplex.transport_plan(a, b, c, -1, enough)
+        if status == simplex.ENOUGH:
+            early += 1
+            assert best - 1e-12 <= value <= enough
+        else:
+            assert status == simplex.OPTIMAL and value == pytest.approx(best, abs=1e-12)
+    assert early > 40

@@ -327,7 +327,7 @@ def _layer(cfg, mdl, n, t, mu, nu, stats, edges=None, solve=True, need=None):
             obj["edges"] += src.numel()
             obj["special"] += int(special.sum())
         stats.evaluated += int(reg.numel())
-    k_lo, k_hi = _authors_fix(cfg, act, t, n_t, k_lo, k_hi, pending)
+    k_lo, k_hi = _authors_fix(cfg, act, t, n_t, k_lo, k_hi, pending | (k_lo != k_hi))
     return k_lo, k_hi, pending
 
 

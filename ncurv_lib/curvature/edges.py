@@ -194,16 +194,16 @@ def _reduced_costs(tab, pm, a, pid, pw, rows, sm, b, sid, cols, u, d, scale, pap
 def _compiled_term(tab, parts, u, d, scale, paper, solve, enough):
     """The reduced transport term by :func:`.kernels.edge_bounds` (None without numba or
     without flat three-hop tables); with ``solve``, the kernel solves each LP itself
-    (:mod:`.simplex`) and POT any it leaves open (its pivot cap), else an open edge
-    shown by a cheap plan to cost at most ``enough`` (None: -inf) keeps that plan's
-    cost as its upper bound."""
+    (:mod:`.simplex`) and POT any it leaves open (its pivot cap); either way an open
+    edge shown by a plan (a cheap one, or one the simplex reached) to cost at most
+    ``enough`` (None: -inf) keeps that plan's cost as its upper bound."""
     pm, a, pid, pw, rows, sm, b, sid, cols = parts
     if not _compiled(tab):
         return None
     h, g, code, flat = tab.m3.flat_parts(pid.clamp_min(0), sid.clamp_min(0), u)
     args = (pm, a, pw, rows, h, sm, b, cols, g, code, d, 1e-13 * scale)
     lo, hi, pend, n_open, n_lp = kernels.edge_bounds(args, flat, paper,
-                                                     None if solve else enough, solve)
+                                                     enough, solve)
     lo, hi, pend = torch.from_numpy(lo), torch.from_numpy(hi), torch.from_numpy(pend)
     if solve and pend.any():            # the compiled simplex hit its pivot cap: POT
         k = torch.nonzero(pend).squeeze(1)
@@ -228,9 +228,11 @@ def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True, need
     masses, the rest is its dummy row/column. Compiled per edge
     (:mod:`.kernels`) when numba is available, else as batched tensors.
     ``need`` (E,), optional: curvature values that settle the caller's question; an
-    edge whose kappa is shown to be at least its ``need`` by a cheap upper bound on R
-    (the independent coupling) gets no tighter one. Returns (r_lo, r_hi, pending,
-    n_lp, n_not_closed); r_lo == r_hi where exact. ``ru``, ``rv``: as in :func:`edge_kappa`.
+    edge whose kappa is shown to be at least its ``need`` by an upper bound on R (a
+    feasible plan: a cheap one, or, with ``solve``, one the compiled simplex reached
+    before the optimum) gets no tighter one. Returns (r_lo, r_hi, pending,
+    n_lp, n_not_closed); r_lo == r_hi where exact (with ``solve``, wherever ``need``
+    did not settle the edge first). ``ru``, ``rv``: as in :func:`edge_kappa`.
     """
     pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta = _sides(tab, mu_sup, nu_sup, u, v, d,
                                                              paper, kp, ks, ru, rv)
@@ -289,17 +291,25 @@ def _chunks(cu, cv, pairs=True):
 
 
 def _split(chunks, parts):
-    """At least ``parts`` chunks where there are that many edges (so that every thread
-    of :func:`_map_threads` gets work): the largest chunk is halved until then."""
+    """Chunks for ``parts`` threads (:func:`_map_threads`): at least ``parts`` where there
+    are that many edges, and, with more than one part, none holding more than
+    1 / (2 parts) of the work (edges times kp * ks) unless it is a single edge, so
+    that the threads finish together; the chunk of several edges with the most
+    work is halved until then."""
     chunks = list(chunks)
-    while len(chunks) < parts:
-        k = max(range(len(chunks)), key=lambda i: chunks[i][1] - chunks[i][0])
-        lo, hi, kp, ks = chunks[k]
-        if hi - lo < 2:
+    work = lambda ch: (ch[1] - ch[0]) * ch[2] * ch[3]
+    limit = sum(map(work, chunks)) / (2 * parts) if parts > 1 else float("inf")
+    while True:
+        several = [i for i, ch in enumerate(chunks) if ch[1] - ch[0] >= 2]
+        if not several:
             break
+        k = max(several, key=lambda i: work(chunks[i]))
+        if len(chunks) >= parts and work(chunks[k]) <= limit:
+            break
+        lo, hi, kp, ks = chunks[k]
         mid = (lo + hi) // 2
         chunks[k:k + 1] = [(lo, mid, kp, ks), (mid, hi, kp, ks)]
-    return chunks
+    return sorted(chunks, key=work, reverse=True)         # the most work starts first
 
 
 def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True, need=None, ru=None, rv=None):
@@ -314,7 +324,7 @@ def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True, need=None, ru=No
     Returns
     -------
     k_lo, k_hi : (E,) float64
-        Bounds on kappa (equal where exact; always when ``solve``).
+        Bounds on kappa (equal where exact; always when ``solve`` without ``need``).
     pending : (E,) bool
         Edges whose transport problem was left unsolved.
     n_lp, n_not_closed : int

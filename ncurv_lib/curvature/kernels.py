@@ -36,7 +36,7 @@ numba counts references of every array argument of a call.
 import numpy as np
 import torch
 
-from .simplex import transport_value
+from .simplex import CAPPED, ENOUGH, transport_plan
 
 try:
     from numba import njit
@@ -191,12 +191,13 @@ def _edge_costs(nr, nc, rk, ck, d, th, best, arg, second, paper, r_min, c_min, b
 
 
 @_jit
-def _solve_block(nr, nc, rk, ck, r_min, c_min, buf, max_pivots):
+def _solve_block(nr, nc, rk, ck, r_min, c_min, buf, max_pivots, enough):
     """Exact reduced transport of an edge whose costs :func:`_edge_costs` has put in
     ``buf``, posed as :func:`.transport.lp_block` poses it (the rows and columns with
     a negative cost, a dummy row / column for the rest of the mass, masses
-    normalised) and solved by :func:`.simplex.transport_value` (``max_pivots``: its
-    cap, -1 for its default); returns (value, ok)."""
+    normalised) and solved by :func:`.simplex.transport_plan` (``max_pivots``: its
+    cap, -1 for its default; it stops at a plan costing at most ``enough``);
+    returns (value, status)."""
     mass, cap = rk[0], ck[0]
     kr = kc = 0
     for i in range(nr):
@@ -223,7 +224,7 @@ def _solve_block(nr, nc, rk, ck, r_min, c_min, buf, max_pivots):
         for q in range(kc):
             cost[r, q] = buf[o + cols[q]]
     a, b = row_m[:na], col_m[:nb]
-    return transport_value(a / a.sum(), b / b.sum(), cost, max_pivots)
+    return transport_plan(a / a.sum(), b / b.sum(), cost, max_pivots, enough)
 
 
 def _scratch(n_p, n_s):
@@ -253,7 +254,10 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
     bound that settles what the caller wants (-inf: none does): where the
     north-west corner plan already costs at most that, no other cost is formed
     (``hi`` is its cost, ``lo`` -inf, the edge stays open); where the independent
-    coupling does, the greedy plan of an open problem is skipped.
+    coupling does, the greedy plan of an open problem is skipped; with ``solve``,
+    the simplex stops at the first plan that does. An edge so settled has
+    ``lo < hi`` (``hi`` that plan's cost) and, with ``solve``, is not pending:
+    it needs no LP, being shown not to matter.
     """
     n_e, n_p = pm.shape
     n_s = sm.shape[1]
@@ -270,7 +274,7 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
         if enough[e] > -np.inf:
             corner = _corner_cost(nr, nc, rk, ck, de, th, best, arg, second, paper)
             if corner <= enough[e]:
-                lo[e], hi[e], pend[e] = -np.inf, corner, True
+                lo[e], hi[e], pend[e] = -np.inf, corner, not solve
                 continue
         indep = _edge_costs(nr, nc, rk, ck, de, th, best, arg, second, paper, r_min, c_min, buf)
         mass, cap = rk[0], ck[0]
@@ -286,15 +290,19 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
             n_cols += c_min[j] < 0
             c_dual += cap[j] * c_min[j]
         if n_rows > 1 and n_cols > 1 and indep <= enough[e]:
-            lo[e], hi[e], pend[e] = max(r_dual, c_dual), indep, True
+            lo[e], hi[e], pend[e] = max(r_dual, c_dual), indep, not solve
             continue
         if n_rows > 1 and n_cols > 1 and solve:
-            value, ok = _solve_block(nr, nc, rk, ck, r_min, c_min, buf, max_pivots)
-            if ok:
-                lo[e], hi[e] = value, value
-                n_lp += 1
-            else:
+            value, status = _solve_block(nr, nc, rk, ck, r_min, c_min, buf, max_pivots,
+                                         enough[e])
+            n_lp += 1
+            if status == CAPPED:
                 lo[e], hi[e], pend[e] = max(r_dual, c_dual), indep, True
+                n_lp -= 1
+            elif status == ENOUGH:
+                lo[e], hi[e] = max(r_dual, c_dual), value
+            else:
+                lo[e], hi[e] = value, value
             continue
         greedy = _greedy_cost(buf[:nr * nc].reshape((nr, nc)), mass[:nr], cap[:nc], r_min)
         if n_rows == 1 or n_cols == 1:
@@ -503,8 +511,8 @@ def greedy_plan(mu, nu, c):
 def edge_bounds(arrays, table, paper, enough=None, solve=False):
     """Run :data:`EDGE_BOUNDS` on torch tensors ``arrays`` = (pm, a, pw, rows, h, sm, b,
     cols, g, code, d, thr) and ``table`` = (best, arg, second) (flat), with ``enough``
-    (E,) (default -inf: every open problem gets its greedy plan) and ``solve``
-    (solve the LPs here); returns (lo, hi, pending, n_open, n_lp) as numpy arrays
+    (E,) (default -inf: every open problem gets its greedy plan, every LP is solved
+    to the end) and ``solve`` (solve the LPs here); returns (lo, hi, pending, n_open, n_lp) as numpy arrays
     and two ints, or None without numba."""
     if EDGE_BOUNDS is None:
         return None

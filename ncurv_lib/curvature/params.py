@@ -14,8 +14,9 @@ it is found by branch and bound instead of solving every edge:
    bounds below its current best first get transport bounds (1, 2, 4, ... per
    parameter per round; cheap feasible plans first, tighter ones only while
    the bound is still below the best), then exact values, one per parameter
-   per round; their values lower the best, which discards every candidate
-   whose bound is not below it. When no candidate is left, each best
+   per round (an LP stops early once a plan shows that its edge cannot go
+   below the best); their values lower the best, which discards every
+   candidate whose bound is not below it. When no candidate is left, each best
    value is the exact minimum: any edge not evaluated had a bound, hence a
    value, at least as large.
 
@@ -103,9 +104,10 @@ def _pick(param, lo, width):
 
 def _evaluate(cfg, mdl, t, n, sel, solve, sups, stats, need=None):
     """Curvature bounds of edges ``sel`` of transition t on example n (or examples ``n``,
-    one per edge, with ``sups`` stacked) given supports ``sups`` = (mu, nu); exact if
-    ``solve``, else bounds tightened only until they reach ``need``, their
-    parameters' best."""
+    one per edge, with ``sups`` stacked) given supports ``sups`` = (mu, nu), tightened
+    only until they reach ``need``, their parameters' best: exact values if
+    ``solve`` (an LP stops at the first plan showing that its edge's value is at
+    least ``need``), else transport bounds without LPs."""
     quiet = Stats()
     k_lo, k_hi, pending = _layer(cfg, mdl, n, t, *sups, quiet, edges=sel, solve=solve,
                                  need=need)
@@ -162,7 +164,7 @@ def _rounds(cfg, mdl, t, best, cand, supports, stats, solve, stacked=None):
         pick = _pick(tr.param[edges], lo, width)
         done = torch.zeros(edges.numel(), dtype=torch.bool)
         for n, at, sups in _groups(n_ex, pick, supports, stacked):
-            need = None if solve else best[tr.param[edges[at]]]
+            need = best[tr.param[edges[at]]]
             k_lo, k_hi, pending = _evaluate(cfg, mdl, t, n, edges[at], solve, sups, stats, need)
             best.scatter_reduce_(0, tr.param[edges[at]], k_hi, "amin")
             lo[at] = k_lo

@@ -185,6 +185,40 @@ def transport_value(a, b, c, max_pivots=-1):
         ``ok`` False when the pivot cap (default ``50 (n + m) + 1000``) was reached;
         the value is then that of a feasible, maybe not optimal, plan.
     """
+    value, status = transport_plan(a, b, c, max_pivots, -np.inf)
+    return value, status == OPTIMAL
+
+
+#: :func:`transport_plan`'s status: optimal, pivot cap reached, stopped at a plan
+#: costing at most ``enough``
+OPTIMAL, CAPPED, ENOUGH = 0, 1, 2
+
+
+@_jit
+def _plan_cost(bi, bj, bx, c):
+    value = 0.0
+    for k in range(bi.size):
+        value += bx[k] * c[bi[k], bj[k]]
+    return value
+
+
+@_jit
+def transport_plan(a, b, c, max_pivots, enough):
+    """:func:`transport_value` that may stop early: as soon as the current (feasible)
+    plan costs at most ``enough`` (-inf: never), it returns that cost with status
+    :data:`ENOUGH` -- an upper bound on the optimum that settles a caller who only
+    needs to know that the optimum is at most ``enough``.
+
+    The plan's cost is followed through the pivots (each lowers it by the amount
+    moved times the entering reduced cost) and recomputed from the tree before it
+    is compared with ``enough``.
+
+    Returns
+    -------
+    (value, status) : (float, int)
+        status :data:`OPTIMAL`, :data:`CAPPED` (the value of a feasible plan) or
+        :data:`ENOUGH`.
+    """
     n, m = c.shape
     nodes = n + m
     bi = np.empty(nodes - 1, np.int64)
@@ -207,7 +241,12 @@ def transport_value(a, b, c, max_pivots=-1):
     tick, ok, fresh = 1, False, True
     parent[0], pcell[0], depth[0], pot[0] = -1, -1, 0, 0.0
     _hang(0, 0, n, c, bi, bj, head, nxt, parent, pcell, depth, pot, stamp, tick, queue)
+    running = _plan_cost(bi, bj, bx, c) if enough > -np.inf else np.inf
     for _ in range(cap + 1):
+        if running <= enough:
+            running = _plan_cost(bi, bj, bx, c)
+            if running <= enough:
+                return running, ENOUGH
         i, j, ptr = _price(n, m, c, pot, tol, ptr, block)
         if i < 0:
             if fresh:
@@ -218,7 +257,9 @@ def transport_value(a, b, c, max_pivots=-1):
             fresh = True
             continue
         fresh = False
+        red = c[i, j] - pot[i] - pot[n + j]
         leave, on_row, theta = _pivot(n, i, j, bi, bj, bx, parent, pcell, depth, cyc, side)
+        running += theta * red
         _unlink(bi[leave], 2 * leave, head, nxt, prv)
         _unlink(n + bj[leave], 2 * leave + 1, head, nxt, prv)
         bi[leave], bj[leave], bx[leave] = i, j, theta
@@ -229,7 +270,4 @@ def transport_value(a, b, c, max_pivots=-1):
         pot[q] = c[i, j] - pot[r]
         tick += 1
         _hang(q, r, n, c, bi, bj, head, nxt, parent, pcell, depth, pot, stamp, tick, queue)
-    value = 0.0
-    for k in range(nodes - 1):
-        value += bx[k] * c[bi[k], bj[k]]
-    return value, ok
+    return _plan_cost(bi, bj, bx, c), OPTIMAL if ok else CAPPED
