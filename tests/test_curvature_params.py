@@ -197,3 +197,28 @@ def test_threads_do_not_change_the_scores(monkeypatch):
     finally:
         torch.set_num_threads(before)
     assert max(sizes) > 1
+
+
+@pytest.mark.parametrize("act,convention", [("relu", "authors"), ("tanh", "paper")])
+def test_exact_rounds_stop_at_plans_that_settle_an_edge(monkeypatch, act, convention):
+    """The exact rounds give each LP its parameter's best: an edge whose plan (cheap,
+    or reached by the simplex before the optimum) shows it cannot go below that best
+    is settled without its optimum (bounds lo < hi, not pending). Such edges occur
+    here, and the scores are still the exact minimum."""
+    from ncurv_lib.curvature import kernels
+    assert kernels.EDGE_BOUNDS is not None, "numba is pinned in requirements.txt"
+    real, settled = kernels.edge_bounds, []
+
+    def spy(arrays, table, paper, enough=None, solve=False):
+        out = real(arrays, table, paper, enough, solve)
+        if solve:
+            settled.append(int(((out[0] < out[1]) & ~out[2]).sum()))
+        return out
+    monkeypatch.setattr(kernels, "edge_bounds", spy)
+    cfg = nc.CurvatureConfig(convention=convention, neural_distribution=False, neural_cost=False)
+    model, x = wide_mlp(act, 3)
+    pc = nc.parameter_curvature(model, x, cfg)
+    assert sum(settled) > 10
+    expect = brute_minimum(model, x, cfg)
+    for key in pc:
+        torch.testing.assert_close(pc[key], expect[key], rtol=0, atol=1e-12)
