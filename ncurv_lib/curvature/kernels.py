@@ -295,10 +295,9 @@ def _edge_bounds_py(pm, a, pw, rows, h, sm, b, cols, g, code, d, thr, best, arg,
         if n_rows > 1 and n_cols > 1 and solve:
             value, status = _solve_block(nr, nc, rk, ck, r_min, c_min, buf, max_pivots,
                                          enough[e])
-            n_lp += 1
+            n_lp += status != CAPPED
             if status == CAPPED:
                 lo[e], hi[e], pend[e] = max(r_dual, c_dual), indep, True
-                n_lp -= 1
             elif status == ENOUGH:
                 lo[e], hi[e] = max(r_dual, c_dual), value
             else:
@@ -512,8 +511,8 @@ def edge_bounds(arrays, table, paper, enough=None, solve=False):
     """Run :data:`EDGE_BOUNDS` on torch tensors ``arrays`` = (pm, a, pw, rows, h, sm, b,
     cols, g, code, d, thr) and ``table`` = (best, arg, second) (flat), with ``enough``
     (E,) (default -inf: every open problem gets its greedy plan, every LP is solved
-    to the end) and ``solve`` (solve the LPs here); returns (lo, hi, pending, n_open, n_lp) as numpy arrays
-    and two ints, or None without numba."""
+    to the end) and ``solve`` (solve the LPs here); returns (lo, hi, pending, n_open,
+    n_lp) as numpy arrays and two ints, or None without numba."""
     if EDGE_BOUNDS is None:
         return None
     args = [np.ascontiguousarray(x.numpy()) for x in (*arrays, *table)]
