@@ -222,3 +222,21 @@ def test_exact_rounds_stop_at_plans_that_settle_an_edge(monkeypatch, act, conven
     expect = brute_minimum(model, x, cfg)
     for key in pc:
         torch.testing.assert_close(pc[key], expect[key], rtol=0, atol=1e-12)
+
+
+def test_seed_puts_each_parameters_smallest_bound_first():
+    """The refinement's first part holds, per parameter, the candidate with the smallest
+    bound below its best (the first of equal ones); the second part the others below
+    the best; candidates not below their best are in neither."""
+    from ncurv_lib.curvature.params import _seed
+    param = torch.tensor([0, 0, 1, 1, 1, 2, 3])          # of each edge
+    best = torch.tensor([0.5, 0.0, -1.0, 2.0], dtype=torch.float64)
+    n_ex = torch.tensor([0, 0, 1, 1, 1, 0, 2, 0])
+    edges = torch.tensor([6, 1, 0, 3, 4, 5, 2, 3])
+    lo = torch.tensor([1.0, 0.2, -0.1, -0.3, -0.3, -1.0, 0.1, -0.3], dtype=torch.float64)
+    first, rest = _seed(param, best, (n_ex, edges, lo))
+    as_set = lambda part: sorted(zip(*(z.tolist() for z in part)))
+    # param 3: its only one; param 0: -0.1 < 0.2; param 1: three at -0.3, the first
+    # (example 1, edge 3) leads; (0, 5) and (2, 2) are not below their best
+    assert as_set(first) == [(0, 6, 1.0), (1, 0, -0.1), (1, 3, -0.3)]
+    assert as_set(rest) == [(0, 1, 0.2), (0, 3, -0.3), (1, 4, -0.3)]

@@ -16,9 +16,11 @@ it is found by branch and bound instead of solving every edge:
    the bound is still below the best), then exact values, one per parameter
    per round (an LP stops early once a plan shows that its edge cannot go
    below the best); their values lower the best, which discards every
-   candidate whose bound is not below it. When no candidate is left, each best
-   value is the exact minimum: any edge not evaluated had a bound, hence a
-   value, at least as large.
+   candidate whose bound is not below it. Each parameter's candidate with the
+   smallest cheap bound goes through this first, alone, so that its other
+   candidates are pruned against an exact value. When no candidate is left,
+   each best value is the exact minimum: any edge not evaluated had a bound,
+   hence a value, at least as large.
 
 The result equals the minimum of :func:`.api.edge_curvature` over examples
 and edges exactly (same code computes each evaluated edge).
@@ -178,12 +180,26 @@ def _rounds(cfg, mdl, t, best, cand, supports, stats, solve, stacked=None):
 
 def _refine(cfg, mdl, t, best, cand, supports, stats):
     """Transport bounds for the open candidates of transition t (no LP), then
-    exact values for those whose bound is still below their parameter's best."""
+    exact values for those whose bound is still below their parameter's best;
+    each parameter's likeliest minimum first (:func:`_seed`)."""
     stacked = _stacked(mdl, t, supports)
-    left = _rounds(cfg, mdl, t, best, tuple(torch.cat(z) for z in zip(*cand)), supports,
-                   stats, solve=False, stacked=stacked)
-    if left is not None:
-        _rounds(cfg, mdl, t, best, left, supports, stats, solve=True, stacked=stacked)
+    cand = tuple(torch.cat(z) for z in zip(*cand))
+    for part in _seed(mdl.trs[t].param, best, cand):
+        left = _rounds(cfg, mdl, t, best, part, supports, stats, solve=False, stacked=stacked)
+        if left is not None:
+            _rounds(cfg, mdl, t, best, left, supports, stats, solve=True, stacked=stacked)
+
+
+def _seed(param, best, cand):
+    """The open candidates in two parts, refined one after the other: first each
+    parameter's one with the smallest cheap bound (the likeliest minimum), then the
+    others, which are then pruned against an exact value rather than a dual bound."""
+    n_ex, edges, lo = cand
+    keep = lo < best[param[edges]]
+    n_ex, edges, lo = n_ex[keep], edges[keep], lo[keep]
+    first = torch.zeros(edges.numel(), dtype=torch.bool)
+    first[_pick(param[edges], lo, 1)] = True
+    return (n_ex[first], edges[first], lo[first]), (n_ex[~first], edges[~first], lo[~first])
 
 
 def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper=None,

@@ -11,7 +11,8 @@ spanning tree of the bipartite row/column graph, ``n + m - 1`` cells, some of
 them possibly at flow 0. The initial one comes from the least-cost method
 taken row by row. Then, until no cell has a negative reduced cost
 :math:`c_{ij} - u_i - v_j` (potentials with :math:`u_i + v_j = c_{ij}` on the
-tree), a cell with one enters (block search, as in LEMON's network simplex),
+tree), a cell with one enters (block search, as in LEMON's network simplex,
+over blocks of about a quarter as many cells as the tree has nodes),
 flow moves around the cycle it closes in the tree and a cell of that cycle
 whose flow reaches 0 leaves. The tree is kept as linked adjacency lists with
 each node's parent, depth and potential; a pivot re-hangs only the subtree
@@ -237,7 +238,7 @@ def transport_plan(a, b, c, max_pivots, enough):
     cyc, side = np.empty(nodes, np.int64), np.empty(nodes, np.bool_)
     tol = 1e-13 * max(np.abs(c).max(), 1e-300)
     cap = 50 * nodes + 1000 if max_pivots < 0 else max_pivots
-    ptr, block = 0, nodes
+    ptr, block = 0, max(nodes // 4, 16)
     tick, ok, fresh = 1, False, True
     parent[0], pcell[0], depth[0], pot[0] = -1, -1, 0, 0.0
     _hang(0, 0, n, c, bi, bj, head, nxt, parent, pcell, depth, pot, stamp, tick, queue)
