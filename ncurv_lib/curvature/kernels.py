@@ -193,11 +193,18 @@ def _edge_costs(nr, nc, rk, ck, d, th, best, arg, second, paper, r_min, c_min, b
 @_jit
 def _solve_block(nr, nc, rk, ck, r_min, c_min, buf, max_pivots, enough):
     """Exact reduced transport of an edge whose costs :func:`_edge_costs` has put in
-    ``buf``, posed as :func:`.transport.lp_block` poses it (the rows and columns with
-    a negative cost, a dummy row / column for the rest of the mass, masses
-    normalised) and solved by :func:`.simplex.transport_plan` (``max_pivots``: its
-    cap, -1 for its default; it stops at a plan costing at most ``enough``);
-    returns (value, status)."""
+    ``buf``, solved by :func:`.simplex.transport_plan` (``max_pivots``: its cap, -1
+    for its default; it stops at a plan costing at most ``enough``); returns
+    (value, status).
+
+    Every cost is <= 0, so the value is the least cost of a partial plan on the
+    negative cells alone (rows sending at most their mass, columns taking at
+    most theirs): the rest of the mass can always be placed at cost 0. It is
+    posed so: the rows and columns with a negative cost, the other cells absent
+    (+inf), a dummy column holding the rows' mass and a dummy row holding the
+    columns', at cost 0 to everything (about half the cells are such zeros, and
+    pricing them only costs pivots). Masses are scaled to sum 1, the value back.
+    """
     mass, cap = rk[0], ck[0]
     kr = kc = 0
     for i in range(nr):
@@ -215,16 +222,17 @@ def _solve_block(nr, nc, rk, ck, r_min, c_min, buf, max_pivots, enough):
         if c_min[j] < 0:
             col_m[kc], cols[kc] = cap[j], j
             kc += 1
-    ra, rb = 1.0 - row_m[:kr].sum(), 1.0 - col_m[:kc].sum()
-    na, nb = kr + (ra > 1e-14), kc + (rb > 1e-14)
-    row_m[kr], col_m[kc] = ra, rb
-    cost = np.zeros((na, nb))
+    row_m[kr], col_m[kc] = col_m[:kc].sum(), row_m[:kr].sum()
+    cost = np.zeros((kr + 1, kc + 1))
     for r in range(kr):
         o = rows[r] * nc
         for q in range(kc):
-            cost[r, q] = buf[o + cols[q]]
-    a, b = row_m[:na], col_m[:nb]
-    return transport_plan(a / a.sum(), b / b.sum(), cost, max_pivots, enough)
+            x = buf[o + cols[q]]
+            cost[r, q] = x if x < 0 else np.inf
+    total = row_m.sum()
+    value, status = transport_plan(row_m / total, col_m / col_m.sum(), cost, max_pivots,
+                                   enough / total)
+    return value * total, status
 
 
 def _scratch(n_p, n_s):

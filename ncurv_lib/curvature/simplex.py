@@ -196,6 +196,18 @@ OPTIMAL, CAPPED, ENOUGH = 0, 1, 2
 
 
 @_jit
+def _finite_max_abs(c):
+    """Largest finite ``|c|`` (0 if none)."""
+    big = 0.0
+    for i in range(c.shape[0]):
+        for j in range(c.shape[1]):
+            x = abs(c[i, j])
+            if x < np.inf:
+                big = max(big, x)
+    return big
+
+
+@_jit
 def _plan_cost(bi, bj, bx, c):
     value = 0.0
     for k in range(bi.size):
@@ -213,6 +225,11 @@ def transport_plan(a, b, c, max_pivots, enough):
     The plan's cost is followed through the pivots (each lowers it by the amount
     moved times the entering reduced cost) and recomputed from the tree before it
     is compared with ``enough``.
+
+    A cost of ``+inf`` marks a cell that is not there. The least-cost start must
+    then place every row's mass on finite cells (it does when a column with
+    finite costs on every row keeps enough room for all the rows' mass, as the
+    dummy column of :func:`.kernels._solve_block` does); such cells never enter.
 
     Returns
     -------
@@ -236,7 +253,7 @@ def transport_plan(a, b, c, max_pivots, enough):
     stamp, queue = np.zeros(nodes, np.int64), np.empty(nodes, np.int64)
     pot = np.empty(nodes)
     cyc, side = np.empty(nodes, np.int64), np.empty(nodes, np.bool_)
-    tol = 1e-13 * max(np.abs(c).max(), 1e-300)
+    tol = 1e-13 * max(_finite_max_abs(c), 1e-300)
     cap = 50 * nodes + 1000 if max_pivots < 0 else max_pivots
     ptr, block = 0, max(nodes // 4, 16)
     tick, ok, fresh = 1, False, True
