@@ -86,3 +86,22 @@ def test_padding_of_the_second_layer_is_not_eligible():
         ConvTwoHop(x, y)
     lin = transition(nn.Linear(4, 3), (4,))
     assert not two_hop_eligible(lin, lin)
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_min_top2_matches_a_sort(dim):
+    """Best and second best are the first two of a sort (ties included), the argmin
+    points at a best entry; a single candidate has no second (+inf)."""
+    from ncurv_lib.curvature.conv_distances import _min_top2
+    gen = torch.Generator().manual_seed(dim)
+    m = torch.randint(0, 5, (4, 6, 5), generator=gen).to(torch.float64)
+    m[0, 0, 0] = float("inf")
+    best, arg, second = _min_top2(m, dim)
+    ordered = torch.sort(m, dim=dim).values
+    assert torch.equal(best, ordered.select(dim, 0))
+    assert torch.equal(second, ordered.select(dim, 1))
+    assert torch.equal(m.gather(dim, arg.unsqueeze(dim)).squeeze(dim), best)
+    one = m.narrow(dim, 2, 1)
+    best, arg, second = _min_top2(one, dim)
+    assert torch.equal(best, one.squeeze(dim)) and (arg == 0).all()
+    assert torch.isinf(second).all()

@@ -60,10 +60,14 @@ def _merge(cur, new):
 
 
 def _min_top2(m, dim):
-    """Best, argmin and second best of ``m`` along ``dim``."""
-    b, i = m.min(dim=dim)
-    m = m.scatter(dim, i.unsqueeze(dim), INF)
-    return b, i, m.min(dim=dim).values
+    """Best, argmin and second best (+inf if there is none) of ``m`` along ``dim``; among
+    equal best ones any may be the argmin (the second then equals the best, so a
+    lookup excluding it gives the same length)."""
+    if m.shape[dim] < 2:
+        b, i = m.min(dim=dim)
+        return b, i, torch.full_like(b, INF)
+    v, i = torch.topk(m, 2, dim=dim, largest=False, sorted=True)
+    return v.select(dim, 0), i.select(dim, 0), v.select(dim, 1)
 
 
 def _code_or_none(code, ok):
