@@ -59,7 +59,8 @@ dryrun: venv
 	done
 
 notebook: venv
-	$(BIN)/python tools/run_notebooks.py --scale $(SCALE) --only $(NB) --force $(PARAMS)
+	$(BIN)/python tools/run_notebooks.py --scale $(SCALE) --only $(NB) --force \
+	  --workflow-manifests $(PARAMS)
 
 publish: book
 	$(BIN)/ghp-import --no-jekyll --push --force _build/html

@@ -72,3 +72,27 @@ def test_bad_arguments_are_refused(argv, match, capsys):
     with pytest.raises(SystemExit):
         run_notebooks.main(argv)
     assert match in capsys.readouterr().err
+
+
+def test_workflow_manifest_replaces_the_chapters_stale_ones(tmp_path):
+    """`make notebook` writes the manifest the workflow reads and removes the same
+    chapter's manifests of other chapter hashes, not other chapters'."""
+    out = tmp_path / "01_a.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["ncurv"] = {"source_sha256": "ab", "parameters": {"scale": "cpu"},
+                            "chapter_hash": "new", "wall_time_s": 2.0}
+    nbformat.write(nb, out)
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    for name in ("01_a-old.json", "01_a_b-old.json", "02_c-old.json"):
+        (folder / name).write_text("{}")
+
+    class Plan:
+        def chapter_path(self, stem):
+            return folder / f"{stem}-new.json"
+    path = run_notebooks.write_workflow_manifest(Plan(), "01_a", out)
+    assert path == folder / "01_a-new.json"
+    assert sorted(p.name for p in folder.iterdir()) == ["01_a-new.json", "01_a_b-old.json",
+                                                       "02_c-old.json"]
+    import json
+    assert json.loads(path.read_text())["chapter_hash"] == "new"

@@ -2,6 +2,7 @@
 
     python tools/run_notebooks.py --scale cpu [--only 01_orc_primer] [--out DIR]
                                   [-p key value ...] [--force] [--manifest FILE]
+                                  [--workflow-manifests]
 
 Each ``notebooks/NN_name.py`` becomes ``<out>/NN_name.ipynb`` (``<out>``: the scale's
 ``book_dir``), executed with the parameter ``scale`` (and any ``-p``). The scale's
@@ -12,7 +13,8 @@ source hash, parameters and chapter hash (the plan's hash of the artifacts it re
 new sweeps re-run it) (``--force`` re-runs it), so the executed chapters
 committed in ``book/`` are reused as they are. The workflow (``Snakefile``) calls this
 once per chapter with ``--manifest``: a small JSON file naming the executed notebook,
-its scale and its wall time.
+its scale and its wall time; ``--workflow-manifests`` (``make notebook``) writes it
+where the workflow reads it, so a chapter re-run by hand counts as done.
 """
 import os
 import argparse
@@ -97,6 +99,18 @@ def write_manifest(path: Path, out: Path):
     atomic_write_json(path, {"notebook": os.path.relpath(out, REPO), **meta})
 
 
+def write_workflow_manifest(plan, stem: str, out: Path) -> Path:
+    """Chapter ``stem``'s manifest where the workflow expects it (``plan.chapter_path``),
+    so that a chapter re-executed by hand is not re-run by the workflow; the chapter's
+    manifests for other chapter hashes are stale and removed."""
+    path = plan.chapter_path(stem)
+    write_manifest(path, out)
+    for old in path.parent.glob(f"{stem}-*.json"):
+        if old != path and old.stem.rsplit("-", 1)[0] == stem:
+            old.unlink()
+    return path
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", required=True, choices=pipeline.SCALES,
@@ -107,6 +121,9 @@ def main(argv=None) -> int:
     ap.add_argument("--force", action="store_true")
     ap.add_argument("--manifest", type=Path, default=None,
                     help="with one --only chapter: write the workflow's manifest here")
+    ap.add_argument("--workflow-manifests", action="store_true",
+                    help="write each chapter's manifest where the workflow reads it "
+                         "(into the scale's book_dir only; `make notebook` does this)")
     args = ap.parse_args(argv)
     plans = pipeline.load_plans(args.scale)
     plan = plans[args.scale]
@@ -118,6 +135,10 @@ def main(argv=None) -> int:
         stems = [s for s in stems if s in args.only]
     if args.manifest and len(stems) != 1:
         ap.error("--manifest needs exactly one chapter in --only")
+    if (args.workflow_manifests and args.out is not None
+            and args.out.resolve() != Path(plan.book_dir).resolve()):
+        ap.error("--workflow-manifests writes the manifests of the scale's book_dir; "
+                 "leave --out out")
     extra = {k: _literal(v) for k, v in args.p}
     out_dir = args.out or plan.book_dir
     print(f"executing {len(stems)} notebooks of the {args.scale} book into {out_dir}")
@@ -137,6 +158,8 @@ def main(argv=None) -> int:
                 os.environ["NCURV_CACHE"] = saved
         if args.manifest:
             write_manifest(args.manifest, out)
+        if args.workflow_manifests:
+            print(f"  manifest: {os.path.relpath(write_workflow_manifest(plan, stem, out), REPO)}")
     return 0
 
 
