@@ -90,13 +90,14 @@ def test_plan_stops_at_the_first_plan_costing_at_most_enough():
 def test_absent_cells_partial_plan_equals_the_reduced_problem():
     """Costs <= 0 with a dummy row/column at 0 (the curvature's reduced problems): the
     optimum equals the best partial plan on the negative cells alone, posed with the
-    other cells absent (+inf), a dummy column holding the rows' mass and a dummy row
-    holding the columns' (as kernels._solve_block poses it)."""
+    other cells absent (+inf), a dummy column / row holding the other side's mass
+    plus as much again to spare (as kernels._solve_block poses it)."""
     rng = np.random.default_rng(7)
     worst, absent = 0.0, 0
     for _ in range(150):
         n, m = (int(k) for k in rng.integers(2, 40, size=2))
-        a, b = rng.random(n + 1), rng.random(m + 1)
+        spread = 1 + 19 * (rng.random() < 0.5)        # half with masses far apart
+        a, b = rng.random(n + 1) ** spread, rng.random(m + 1) ** spread
         a, b = a / a.sum(), b / b.sum()
         c = np.minimum(rng.normal(size=(n, m)), 0.0) * (rng.random((n, m)) < 0.6)
         full = np.zeros((n + 1, m + 1))
@@ -104,7 +105,9 @@ def test_absent_cells_partial_plan_equals_the_reduced_problem():
         want = ot.emd2(a, b, full - full.min(), numItermax=10_000_000) + full.min()
         posed = np.zeros((n + 1, m + 1))
         posed[:n, :m] = np.where(c < 0, c, np.inf)
-        rows, cols = np.append(a[:n], b[:m].sum()), np.append(b[:m], a[:n].sum())
+        spare = a[:n].sum() + b[:m].sum()
+        rows = np.append(a[:n], b[:m].sum() + spare)
+        cols = np.append(b[:m], a[:n].sum() + spare)
         total = rows.sum()
         value, status = simplex.transport_plan(rows / total, cols / total, posed, -1, -np.inf)
         assert status == simplex.OPTIMAL

@@ -201,9 +201,12 @@ def _solve_block(nr, nc, rk, ck, r_min, c_min, buf, max_pivots, enough):
     negative cells alone (rows sending at most their mass, columns taking at
     most theirs): the rest of the mass can always be placed at cost 0. It is
     posed so: the rows and columns with a negative cost, the other cells absent
-    (+inf), a dummy column holding the rows' mass and a dummy row holding the
-    columns', at cost 0 to everything (about half the cells are such zeros, and
-    pricing them only costs pivots). Masses are scaled to sum 1, the value back.
+    (+inf), a dummy column taking what the rows do not place and a dummy row
+    filling what the columns do not take, at cost 0 to everything (about half
+    the cells are such zeros, and pricing them only costs pivots). Each dummy
+    holds the other side's mass plus as much again to spare (it flows dummy to
+    dummy), so that no rounding fills the dummy column before every row is
+    placed. Masses are scaled to sum 1, the value back.
     """
     mass, cap = rk[0], ck[0]
     kr = kc = 0
@@ -222,7 +225,9 @@ def _solve_block(nr, nc, rk, ck, r_min, c_min, buf, max_pivots, enough):
         if c_min[j] < 0:
             col_m[kc], cols[kc] = cap[j], j
             kc += 1
-    row_m[kr], col_m[kc] = col_m[:kc].sum(), row_m[:kr].sum()
+    real_r, real_c = row_m[:kr].sum(), col_m[:kc].sum()
+    spare = real_r + real_c
+    row_m[kr], col_m[kc] = real_c + spare, real_r + spare
     cost = np.zeros((kr + 1, kc + 1))
     for r in range(kr):
         o = rows[r] * nc
