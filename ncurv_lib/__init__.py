@@ -25,7 +25,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 _SUBMODULES = ("cache", "curvature", "dag", "data", "models", "orc", "paths", "plotting",
-               "pruning", "train")
+               "pruning", "scores", "train")
 
 
 def __getattr__(name):

@@ -191,14 +191,14 @@ def _row(name, note, n_ex, stats, seconds, base_per_edge, extrapolated=False, wo
 
 def _scores(model, x, cfg, stats, workers, chunk):
     """``parameter_curvature`` of ``x`` in one call (``chunk`` None) or, as the CLI
-    computes a model's scores, in chunks of examples (:func:`.curvature.cli.chunk_size`),
+    computes a model's scores, in chunks of examples (:func:`.scores.chunk_size`),
     each starting from the minimum of those before it (less memory: a chunk's
     neighbour supports are freed before the next).
     Returns the examples per chunk (None: one call)."""
     if chunk is None:
         parameter_curvature(model, x, cfg, stats=stats, workers=workers)
         return None
-    from .curvature.cli import chunk_size
+    from .scores import chunk_size
     from .curvature.params import parameter_curvature_chunks
     step = chunk_size(model, x, chunk, workers)
     for _ in parameter_curvature_chunks(model, x, cfg, chunk=step, stats=stats,
@@ -318,7 +318,7 @@ def bench_key(opts: BenchOptions) -> dict:
     ``"random init"`` while it is not trained (so training it changes the key).
     """
     from .cache import canonical_json, config_hash
-    from .curvature.cli import ENGINE_VERSION
+    from .scores import ENGINE_VERSION
     opts = opts.effective()
     models = {}
     for case in opts.cases:

@@ -94,13 +94,36 @@ def atomic_write_csv(df, path) -> Path:
     return _atomic(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
-def torch_load_or_none(path):
-    """Load a ``torch.save`` file; ``None`` if it is missing or unreadable (corrupt)."""
+class CacheError(RuntimeError):
+    """A cached artifact exists but cannot be used (unreadable, truncated, of another
+    format); the message names the file and the command that replaces it."""
+
+
+def torch_load(path, what="cached artifact", fix="delete it to recompute it"):
+    """Load a ``torch.save`` file; ``None`` if it is missing.
+
+    A file that exists but cannot be read (truncated, corrupt, written by an
+    incompatible torch) raises :class:`CacheError` naming the file and ``fix``: an
+    expensive artifact is never recomputed silently.
+    """
     import torch
     path = Path(path)
     if not path.exists():
         return None
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception:  # a truncated or corrupt file: the caller recomputes it
+    except Exception as err:
+        raise CacheError(f"{what} {path} cannot be read ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else 'no detail'}); "
+                         f"{fix}") from err
+
+
+def torch_load_or_none(path):
+    """Load a resumable partial file: ``None`` if it is missing or unreadable (a
+    warning then says that the work it held restarts)."""
+    import warnings
+    try:
+        return torch_load(path)
+    except CacheError as err:
+        warnings.warn(f"{err}; starting over", stacklevel=2)
         return None

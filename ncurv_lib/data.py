@@ -21,6 +21,7 @@ flip and a random 32x32 crop with padding 4 (:func:`augment`).
 import gzip
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,18 +79,58 @@ def input_shape(dataset: str) -> tuple:
 
 
 # ---------------------------------------------------------------- raw readers
+class DatasetCorruptError(DatasetNotFoundError):
+    """A dataset file exists but is damaged (truncated, fails its checksum)."""
+
+
+def _corrupt(path: Path, why: str) -> DatasetCorruptError:
+    sums = path
+    while sums.parent != sums and not (sums / "SHA256SUMS").exists():
+        sums = sums.parent
+    check = (f"`sha256sum -c SHA256SUMS` in {sums} lists the damaged files; "
+             if (sums / "SHA256SUMS").exists() else "")
+    return DatasetCorruptError(f"{path} is damaged ({why}): {check}replace it with a good "
+                               f"copy, or delete it to let torchvision download the dataset")
+
+
+def verify_checksums(root: Path, files) -> None:
+    """Check ``files`` against ``<root>/SHA256SUMS`` when the root has one (the local
+    mirror does); :class:`DatasetCorruptError` names the first file that differs."""
+    import hashlib
+    listing = Path(root) / "SHA256SUMS"
+    if not listing.exists():
+        return
+    sums = {}
+    for line in listing.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[name.lstrip("*")] = digest
+    for f in files:
+        name = Path(f).relative_to(root).as_posix()
+        if name in sums:
+            h = hashlib.sha256()
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            if h.hexdigest() != sums[name]:
+                raise _corrupt(Path(f), "its SHA-256 differs from SHA256SUMS")
+
+
 def _read_idx(path: Path) -> np.ndarray:
     """Read an IDX file (optionally gzip-compressed) into a numpy array."""
     raw = path.read_bytes()
     if path.suffix == ".gz":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as err:
+            raise _corrupt(path, f"not a complete gzip file: {err}") from err
     if raw[:2] != b"\x00\x00" or raw[2] != 0x08:
         raise DatasetNotFoundError(f"{path} is not an unsigned-byte IDX file")
     ndim = raw[3]
     dims = np.frombuffer(raw, dtype=">i4", count=ndim, offset=4)
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(dims)):
-        raise DatasetNotFoundError(f"{path} is truncated ({data.size} of {np.prod(dims)} bytes)")
+        raise _corrupt(path, f"truncated: {data.size} of {np.prod(dims)} bytes")
     return data.reshape(tuple(int(d) for d in dims))
 
 
@@ -109,6 +150,7 @@ def _decode_mnist(root: Path, official_split: str):
     files = _find_mnist(root, official_split)
     if files is None:
         return None
+    verify_checksums(root, files)
     images, labels = (_read_idx(f) for f in files)
     return images[:, None, :, :], labels.astype(np.int64)
 
@@ -133,7 +175,11 @@ def _decode_zip(path: Path, n_classes: int):
 def _decode_cifar(root: Path, dataset: str, official_split: str):
     mirror = root / dataset / f"{official_split}.zip"
     if mirror.exists():
-        return _decode_zip(mirror, _SPECS[dataset].n_classes)
+        verify_checksums(root, [mirror])
+        try:
+            return _decode_zip(mirror, _SPECS[dataset].n_classes)
+        except (zipfile.BadZipFile, EOFError, OSError) as err:
+            raise _corrupt(mirror, f"{type(err).__name__}: {err}") from err
     if (root / _TV_FOLDERS[dataset]).is_dir():
         return _torchvision(root, dataset, official_split, download=False)
     return None
@@ -270,12 +316,18 @@ def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.
     return out.permute(0, 3, 1, 2).contiguous()
 
 
-def _first_per_class(labels, ok, per_class: int, classes) -> torch.Tensor:
+def _first_per_class(labels, ok, per_class: int, classes, hint="") -> torch.Tensor:
     """Indices of the first ``per_class`` positions with ``ok`` of every class, by class."""
+    if per_class < 1:
+        raise ValueError(f"need at least 1 example per class, got {per_class}")
+    classes = list(classes)
+    if not classes:
+        raise ValueError("no classes to pick examples of")
     picked = [torch.nonzero((labels == c) & ok).flatten()[:per_class] for c in classes]
     short = [c for c, idx in zip(classes, picked) if len(idx) < per_class]
     if short:
-        raise ValueError(f"classes {short} have fewer than {per_class} eligible examples")
+        raise ValueError(f"classes {short} have fewer than {per_class} eligible examples"
+                         + (f" {hint}" if hint else ""))
     return torch.cat(picked)
 
 
@@ -290,15 +342,20 @@ def predict(model, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
 def calibration_indices(model, dataset: str, k=None, root=None, classes=None) -> torch.Tensor:
     """Validation indices of the first ``k`` correctly classified examples of each class.
 
-    ``k`` defaults to the paper's value (10 for MNIST, 1 for CIFAR). ``classes``
+    ``k`` None or 0 is the paper's value (10 for MNIST, 1 for CIFAR). ``classes``
     restricts to some labels (e.g. ``[0]`` for the one-example set of Fig. 7).
     The result is ordered by class, then by position in the validation split.
     """
-    if k is None:
-        k = 10 if dataset == "mnist" else 1
+    if k is not None and k < 0:
+        raise ValueError(f"calibration examples per class must be >= 1, or 0 for the "
+                         f"paper's; got {k}")
+    k = k or (10 if dataset == "mnist" else 1)
     x, y = load_split(dataset, "val", root)
     classes = range(num_classes(dataset)) if classes is None else list(classes)
-    return _first_per_class(y, predict(model, x) == y, k, classes)
+    hint = ("(correctly classified validation examples): the model misclassifies them; "
+            "choose other classes (--calib-classes), fewer per class (--calib-k), or a "
+            "better trained model (a longer scale)")
+    return _first_per_class(y, predict(model, x) == y, k, classes, hint)
 
 
 def calibration_size(dataset: str, k=None, classes=None) -> int:

@@ -29,8 +29,7 @@ from .paths import repo_root
 # ablation -> (neural_distribution, neural_cost); "baseline" is the graph with Lin-Lu-Yau
 # curvature and weight-based distributions (Fig. 6)
 from .pruning.runs import ABLATIONS
-
-SCALES = ("smoke", "cpu", "paper")
+from .train import SCALES
 RULES = ("train", "curvature", "sweep", "notebook", "book")
 DEFAULT_RESOURCES = {
     "train": {"threads": 1, "mem_mb": 2000, "runtime": 30, "gpu": 0},
@@ -249,11 +248,13 @@ def _names(entry, names, where):
 
 
 def _curvature_job(plan, model, convention, ablation, calib_k, classes=()) -> CurvatureJob:
-    if convention not in ("paper", "authors") or ablation not in ABLATIONS:
+    from .curvature import CONVENTIONS
+    if convention not in CONVENTIONS or ablation not in ABLATIONS:
         raise PlanError(f"config/{plan.scale}.yaml: curvature: convention {convention!r} "
-                        f"or ablation {ablation!r} unknown; conventions: paper, authors; "
+                        f"or ablation {ablation!r} unknown; conventions: "
+                        f"{', '.join(CONVENTIONS)}; "
                         f"ablations: {', '.join(ABLATIONS)}")
-    from .curvature.cli import ENGINE_VERSION
+    from .scores import ENGINE_VERSION
     classes = tuple(int(c) for c in classes)
     key = {"kind": "curvature-job", "engine": ENGINE_VERSION, "model": plan.model(model).hash,
            "convention": convention, "ablation": ablation, "calib_k": int(calib_k)}

@@ -19,16 +19,20 @@ Scale presets (:meth:`TrainConfig.preset`):
   0.01; CIFAR eps 8/255, 7 steps of 2/255).
 """
 import dataclasses
+import hashlib
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
 from . import data as D
-from .cache import artifact_path, atomic_torch_save, atomic_write_json, torch_load_or_none
-from .models import build_model
+from .cache import (CacheError, artifact_path, atomic_torch_save, atomic_write_json, torch_load,
+                    torch_load_or_none)
+from .models import ACTIVATIONS, build_model
 
 SCHEMES = ("ce", "wd", "at")
 SCALES = ("smoke", "cpu", "paper")
@@ -137,9 +141,9 @@ def _adversarial_preset(dataset, scale):
 def zoo_configs(scale: str):
     """The paper's model zoo at a scale: 13 configurations (Fig. 3)."""
     configs = [TrainConfig.preset("mnist", "lenet5", act, scheme, scale)
-               for act in ("relu", "tanh") for scheme in SCHEMES]
+               for act in ACTIVATIONS for scheme in SCHEMES]
     configs += [TrainConfig.preset("cifar10", "vgg9", act, scheme, scale)
-                for act in ("relu", "tanh") for scheme in SCHEMES]
+                for act in ACTIVATIONS for scheme in SCHEMES]
     configs.append(TrainConfig.preset("cifar100", "vgg9", "relu", "wd", scale))
     return configs
 
@@ -294,11 +298,13 @@ def load_or_train(cfg: TrainConfig, progress=True, device=None, recompute=False)
     info : dict with test_acc, best_val_acc, best_epoch, train_time_s, history, ...
     """
     path = artifact_path("models", cfg, "pt")
-    saved = None if recompute else torch_load_or_none(path)
-    if saved is not None and _valid(saved, cfg):
+    saved = None if recompute else _load_model_file(path, cfg)
+    if saved is not None:
         model = cfg.build()
         model.load_state_dict(saved["state_dict"])
         return model.eval(), saved["info"]
+    if progress:
+        print(f"training {describe(cfg)} (not in the cache: {path})", file=sys.stderr)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if recompute:
         path.with_suffix(".partial.pt").unlink(missing_ok=True)
@@ -324,20 +330,93 @@ def _valid(saved, cfg) -> bool:
             and "state_dict" in saved and "info" in saved)
 
 
-def config_of_checkpoint(path) -> TrainConfig:
-    """The :class:`TrainConfig` a cached model file (``<cache>/models/<hash>.pt``) was
-    trained with; ``ValueError`` if the file is no such model file."""
-    saved = torch_load_or_none(path)
+def _load_model_file(path, cfg):
+    """The cached model file of ``cfg`` (None if absent); :class:`CacheError` if it
+    exists but is unreadable or holds another configuration (never retrained silently)."""
+    fix = "delete it, or pass --recompute to train it again"
+    saved = torch_load(path, "cached model", fix)
+    if saved is not None and not _valid(saved, cfg):
+        raise CacheError(f"cached model {path} does not hold the model of its key "
+                         f"({describe(cfg)}); {fix}")
+    return saved
+
+
+def describe(cfg: TrainConfig) -> str:
+    """A one-line name of a configuration, e.g. ``vgg9 width 1 cifar10 relu ce``."""
+    return f"{cfg.model} width {cfg.width:g} {cfg.dataset} {cfg.act} {cfg.scheme}"
+
+
+def state_digest(state_dict) -> str:
+    """First 16 hex digits of the SHA-256 of a state dict's names, dtypes, shapes and
+    values: what a model computes with, whatever file it came from."""
+    h = hashlib.sha256()
+    for name in sorted(state_dict):
+        t = state_dict[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A model read from a checkpoint file.
+
+    ``weights`` is ``""`` when the file holds exactly the cached model of ``config``
+    (its results are keyed by the configuration, as the workflow's are), else the
+    :func:`state_digest` of the file's weights, which then enters every cache key
+    computed from it: results of changed weights never pose as the preset's.
+    """
+
+    config: TrainConfig
+    model: nn.Sequential
+    weights: str = ""
+    path: str = ""
+
+
+def load_checkpoint(path) -> Checkpoint:
+    """The model saved in ``path`` (a model file of the cache, or one with the same
+    ``{"config", "state_dict"}`` layout) and how results computed from it are keyed.
+
+    Raises ``FileNotFoundError`` if there is no such file and ``ValueError`` if it is
+    not a model file (both with the fix in the message).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path}: no such file (give a model file, e.g. "
+                                f"one of {artifact_path('models', {}, 'pt').parent}/<hash>.pt)")
+    saved = torch_load(path, "checkpoint", "it is not a torch file; give a model file")
     if not isinstance(saved, dict) or "config" not in saved or "state_dict" not in saved:
         raise ValueError(f"{path} is not a model file of the cache "
                          "(a dict with 'config' and 'state_dict')")
-    return TrainConfig(**saved["config"])
+    cfg = TrainConfig(**saved["config"])
+    model = cfg.build()
+    try:
+        model.load_state_dict(saved["state_dict"])
+    except RuntimeError as err:
+        raise ValueError(f"{path}: its weights do not fit {describe(cfg)} "
+                         f"({str(err).splitlines()[0]})") from err
+    model.eval()
+    cached = artifact_path("models", cfg, "pt")
+    if cached.exists() and cached.resolve() == path.resolve():
+        return Checkpoint(cfg, model, "", str(path))
+    digest = state_digest(model.state_dict())
+    try:
+        ref = _load_model_file(cached, cfg)
+    except CacheError:
+        ref = None
+    same = ref is not None and state_digest(ref["state_dict"]) == digest
+    return Checkpoint(cfg, model, "" if same else digest, str(path))
+
+
+def config_of_checkpoint(path) -> TrainConfig:
+    """The :class:`TrainConfig` a model file was trained with (see :func:`load_checkpoint`)."""
+    return load_checkpoint(path).config
 
 
 def cached_info(cfg: TrainConfig):
     """The info dict of a cached model, or ``None`` if it is not trained yet."""
-    saved = torch_load_or_none(artifact_path("models", cfg, "pt"))
-    return saved["info"] if saved is not None and _valid(saved, cfg) else None
+    saved = _load_model_file(artifact_path("models", cfg, "pt"), cfg)
+    return saved["info"] if saved is not None else None
 
 
 def zoo_table(scale: str, progress=False):

@@ -1,23 +1,21 @@
-"""``python -m ncurv_lib train``: train one configuration or a scale's model zoo.
+"""python -m ncurv_lib train: train one configuration or a scale's model zoo.
 
-Every field of :class:`~ncurv_lib.train.TrainConfig` can be overridden with a
-flag of the same name (``--weight-decay 1e-3``); the scale preset fills the rest.
+Every field of TrainConfig can be overridden with a flag of the same name
+(--weight-decay 1e-3, --width 1.0); the scale preset fills the rest. Models are cached
+under <cache>/models/<hash>.pt ($NCURV_CACHE, default data/cache); training saves its
+state after every epoch and an interrupted run resumes from the last finished epoch.
 """
 import argparse
 import dataclasses
 
 from .cache import artifact_path, atomic_write_json
-from .train import SCALES, SCHEMES, TrainConfig, load_or_train, zoo_configs
-
-_PRESET_KEYS = ("dataset", "model", "act", "scheme")
+from .cli_args import PRESET_KEYS as _PRESET_KEYS
+from .cli_args import add_model_arguments
+from .train import TrainConfig, cached_info, load_or_train, zoo_configs
 
 
 def add_arguments(parser):
-    parser.add_argument("--dataset", default="mnist", choices=("mnist", "cifar10", "cifar100"))
-    parser.add_argument("--model", default="lenet5", choices=("lenet5", "vgg9", "mlp"))
-    parser.add_argument("--act", default="relu", choices=("relu", "tanh"))
-    parser.add_argument("--scheme", default="ce", choices=SCHEMES)
-    parser.add_argument("--scale", default="cpu", choices=SCALES)
+    add_model_arguments(parser, checkpoint=False)
     parser.add_argument("--zoo", action="store_true", help="train every model of the scale")
     parser.add_argument("--recompute", action="store_true", help="ignore the cache")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if any)")
@@ -46,13 +44,16 @@ def _configs(args):
 def run(args) -> int:
     rows = []
     for cfg in _configs(args):
+        cached = not args.recompute and cached_info(cfg) is not None
         _, info = load_or_train(cfg, progress=args.progress, device=args.device,
                                 recompute=args.recompute)
         path = artifact_path("models", cfg, "pt")
         rows.append({"config": dataclasses.asdict(cfg), "path": str(path),
                      "test_acc": info["test_acc"], "train_time_s": info["train_time_s"]})
-        print(f"{cfg.model}/{cfg.dataset}/{cfg.act}/{cfg.scheme}: test acc "
-              f"{info['test_acc']:.4f}, trained in {info['train_time_s']:.0f} s -> {path}")
+        how = "loaded from the cache (trained in" if cached else "trained in"
+        print(f"{cfg.model}/{cfg.dataset}/{cfg.act}/{cfg.scheme} width {cfg.width:g}: test acc "
+              f"{info['test_acc']:.4f}, {how} {info['train_time_s']:.0f} s"
+              f"{')' if cached else ''} -> {path}")
     if args.manifest:
         atomic_write_json(args.manifest, rows)
     return 0

@@ -45,7 +45,7 @@ from scipy.stats import spearmanr
 
 import ncurv_lib as nc
 from ncurv_lib import data, pipeline, plotting, train
-from ncurv_lib.curvature.cli import cached_parameter_curvature
+from ncurv_lib.scores import cached_parameter_curvature
 from ncurv_lib.pruning import figures
 from ncurv_lib.pruning.metrics import summarize
 

@@ -20,10 +20,11 @@ def test_train_cli_writes_model_and_manifest(tmp_path):
     (row,) = json.loads(manifest.read_text())
     assert row["config"]["act"] == "tanh" and row["config"]["epochs"] == 1
     assert row["config"]["width"] == 0.25 and os.path.exists(row["path"])
-    assert "lenet5/mnist/tanh/ce: test acc" in out.stdout
+    assert "lenet5/mnist/tanh/ce width 0.25: test acc" in out.stdout and "trained in" in out.stdout
     again = _run("train", "--scale", "smoke", "--act", "tanh", "--train-limit", "300",
                  "--epochs", "1", "--width", "0.25", "--no-progress")
     assert again.returncode == 0 and row["path"] in again.stdout  # cache hit, same file
+    assert "loaded from the cache" in again.stdout
 
 
 @pytest.mark.parametrize("args, message", [

@@ -66,10 +66,12 @@ def test_train_args_reproduce_the_planned_config(scale):
 
 @pytest.mark.parametrize("scale", pipeline.SCALES)
 def test_sweep_args_reproduce_the_planned_config(scale, monkeypatch):
+    from ncurv_lib import cli_args
     from ncurv_lib.pruning import cli
     plan = pipeline.load_plan(scale)
     for h, job in plan.sweeps.items():
-        monkeypatch.setattr(T, "config_of_checkpoint", lambda p, t=job.sweep.train: t)
+        monkeypatch.setattr(cli_args, "load_checkpoint",
+                            lambda p, t=job.sweep.train: T.Checkpoint(t, None))
         args = _parse(cli, ["--checkpoint", "model.pt", *job.args])
         (cfg,) = cli.sweep_configs(args)
         assert config_hash(cfg.cache_key()) == h
@@ -77,7 +79,7 @@ def test_sweep_args_reproduce_the_planned_config(scale, monkeypatch):
 
 
 def test_curvature_args_name_the_convention_and_switches():
-    from ncurv_lib.curvature import cli
+    from ncurv_lib import curvature_cli as cli
     plan = pipeline.load_plan("smoke")
     seen = set()
     for job in plan.curvature.values():

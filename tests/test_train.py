@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ncurv_lib import train as T
-from ncurv_lib.cache import artifact_path
+from ncurv_lib.cache import CacheError, artifact_path
 
 
 def _tiny(**kw):
@@ -32,11 +32,13 @@ def test_deterministic_and_cached(tmp_path, monkeypatch):
     assert _same(m1, m3) and info3["test_acc"] == info["test_acc"]
 
 
-def test_corrupt_cache_is_recomputed():
+def test_corrupt_cache_is_reported_and_recomputed_on_request():
     cfg = _tiny(epochs=1)
     m1, _ = T.load_or_train(cfg, progress=False)
     artifact_path("models", cfg, "pt").write_bytes(b"garbage")
-    m2, _ = T.load_or_train(cfg, progress=False)
+    with pytest.raises(CacheError, match="--recompute"):
+        T.load_or_train(cfg, progress=False)
+    m2, _ = T.load_or_train(cfg, progress=False, recompute=True)
     assert _same(m1, m2)
 
 

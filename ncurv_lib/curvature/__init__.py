@@ -7,9 +7,9 @@ chain) -> :mod:`.graph` (per-transition connectivity) -> :mod:`.activations`
 transport) -> :mod:`.api` (``edge_curvature``) -> :mod:`.params`
 (``parameter_curvature``, exact minima by branch and bound).
 """
-from .chain import UnsupportedModelError
-from .api import CurvatureConfig, edge_curvature
-from .params import parameter_curvature
+from .chain import UnsupportedModelError, layer_chain
+from .api import CONVENTIONS, CurvatureConfig, Stats, edge_curvature
+from .params import parameter_curvature, parameter_curvature_chunks
 
-__all__ = ["CurvatureConfig", "UnsupportedModelError", "edge_curvature",
-           "parameter_curvature"]
+__all__ = ["CONVENTIONS", "CurvatureConfig", "Stats", "UnsupportedModelError", "edge_curvature",
+           "layer_chain", "parameter_curvature", "parameter_curvature_chunks"]

@@ -87,6 +87,9 @@ def forward_values(chain, x) -> Forward:
     if h.dim() < 2:
         raise ValueError(f"x must have shape (N, *input_shape), got {tuple(x.shape)}")
     n = h.shape[0]
+    if n == 0:
+        raise ValueError(f"x holds no examples (shape {tuple(x.shape)}): give at least one "
+                         "calibration example")
     values, betas, shapes = [h.reshape(n, -1)], [torch.ones_like(h.reshape(n, -1))], [tuple(h.shape[1:])]
     last = len(chain.stages) - 1
     for k, s in enumerate(chain.stages):

@@ -1,14 +1,14 @@
-"""``python -m ncurv_lib prune``: cached pruning sweeps of one trained model.
+"""python -m ncurv_lib prune: cached pruning sweeps of one trained model.
 
-Example::
-
+Example:
     python -m ncurv_lib prune --dataset mnist --model lenet5 --act relu --scheme ce \\
         --scale cpu --scorer synflow --grid default
 
-The model is the cached one of ``TrainConfig.preset(dataset, model, act, scheme,
-scale)`` (trained first if missing), or the one saved in ``--checkpoint`` (a model file
-of the cache). Each method's table is cached (``<cache_root>/sweeps/``); the command
-prints the summary metrics and can write all rows to ``--out`` (CSV).
+The model is the cached one of the preset (--dataset/--model/--act/--scheme/--scale,
+trained first if missing), or the one saved in --checkpoint. Each method's table is
+cached under <cache>/sweeps/ ($NCURV_CACHE, default data/cache), keyed by the model's
+configuration and, for a checkpoint whose weights differ from the cached model's, by
+its weights; the command prints the summary metrics and can write all rows to --out.
 """
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ import time
 
 import pandas as pd
 
+from ..cli_args import add_model_arguments, model_source
+from ..curvature import CONVENTIONS
 from .metrics import summarize
 from .runs import ABLATIONS, SweepConfig, load_or_sweep
 from .sweeps import GRIDS
@@ -26,14 +28,7 @@ SCORER_CHOICES = ("magnitude", "snip", "synflow", "curvature", "all")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of the ``prune`` subcommand."""
-    parser.add_argument("--dataset", default="mnist", choices=("mnist", "cifar10", "cifar100"))
-    parser.add_argument("--model", default="lenet5", choices=("lenet5", "vgg9", "mlp"))
-    parser.add_argument("--act", default="relu", choices=("relu", "tanh"))
-    parser.add_argument("--scheme", default="ce", choices=("ce", "wd", "at"))
-    parser.add_argument("--scale", default="cpu", choices=("smoke", "cpu", "paper"))
-    parser.add_argument("--checkpoint", default=None,
-                        help="a cached model file (<cache>/models/<hash>.pt) instead of "
-                             "the preset")
+    add_model_arguments(parser)
     parser.add_argument("--scorer", default="all", choices=SCORER_CHOICES)
     parser.add_argument("--order", default="both", choices=("positive", "negative", "both"),
                         help="curvature removal order(s)")
@@ -46,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--synflow-iterative", action=argparse.BooleanOptionalAction,
                         default=True, help="SynFlow: iterative schedule at every point")
     parser.add_argument("--per-class", type=int, default=10, help="SNIP batch per class")
-    parser.add_argument("--convention", default="paper", choices=("paper", "authors"))
-    parser.add_argument("--calib-k", type=int, default=0,
+    parser.add_argument("--convention", default="paper", choices=CONVENTIONS)
+    parser.add_argument("--calib-k", type=_non_negative, default=0,
                         help="curvature calibration examples per class (0: paper's)")
     parser.add_argument("--ablation", default="full",
                         choices=tuple(ABLATIONS),
@@ -79,29 +74,17 @@ def methods_of(scorer: str, order: str) -> list[str]:
     return out
 
 
-def _train_config(args):
-    """TrainConfig of ``--checkpoint``, else the preset of the flags."""
-    from ncurv_lib.train import TrainConfig, config_of_checkpoint
-    if args.checkpoint is not None:
-        return config_of_checkpoint(args.checkpoint)
-    return TrainConfig.preset(args.dataset, args.model, args.act, args.scheme, args.scale)
+def _non_negative(text):
+    if int(text) < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (0: the paper's), got {text}")
+    return int(text)
 
 
-def _checkpoint_model(args):
-    """The model saved in ``--checkpoint`` (None without one)."""
-    if args.checkpoint is None:
-        return None
-    from ncurv_lib.cache import torch_load_or_none
-    cfg = _train_config(args)
-    model = cfg.build()
-    model.load_state_dict(torch_load_or_none(args.checkpoint)["state_dict"])
-    return model.eval()
-
-
-def sweep_configs(args) -> list[SweepConfig]:
-    """One :class:`SweepConfig` per selected method."""
-    train = _train_config(args)
-    return [SweepConfig(train=train, method=method, grid=args.grid,
+def sweep_configs(args, src=None) -> list[SweepConfig]:
+    """One :class:`SweepConfig` per selected method (``src``: the flags' model, as
+    :func:`ncurv_lib.cli_args.model_source` gives it)."""
+    src = model_source(args) if src is None else src
+    return [SweepConfig(train=src.config, weights=src.weights, method=method, grid=args.grid,
                         sign_aware=args.sign_aware, per_layer=args.per_layer,
                         iterations=args.iterations, synflow_iterative=args.synflow_iterative,
                         per_class=args.per_class, convention=args.convention,
@@ -112,8 +95,9 @@ def sweep_configs(args) -> list[SweepConfig]:
 
 def run(args) -> int:
     """Run (or load) the sweeps, print the summary, optionally write ``--out``."""
-    tables, model = [], _checkpoint_model(args)
-    for cfg in sweep_configs(args):
+    src = model_source(args)
+    tables, model = [], src.model
+    for cfg in sweep_configs(args, src):
         start = time.perf_counter()
         tables.append(load_or_sweep(cfg, progress=args.progress, force=args.force,
                                     batch_size=args.batch_size, model=model))

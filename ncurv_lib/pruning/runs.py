@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from dataclasses import dataclass
 
 import pandas as pd
+
+from ncurv_lib.cache import CacheError
 
 from .metrics import summarize
 from .sweeps import GRIDS, global_sweep, layer_sweep, parse_method
@@ -54,6 +57,9 @@ class SweepConfig:
         the neural distribution only, neither (Lin-Lu-Yau curvature on the neural graph).
     test_limit : int
         > 0: evaluate on a fixed subset of the test set (smoke runs only).
+    weights : str
+        ``""``: the cached model of ``train``; else the digest of a checkpoint's weights
+        that differ from it (:class:`ncurv_lib.train.Checkpoint`), part of the key.
     """
 
     train: object
@@ -69,6 +75,7 @@ class SweepConfig:
     test_limit: int = 0
     ablation: str = "full"
     calib_classes: tuple = ()
+    weights: str = ""
 
     def __post_init__(self):
         parse_method(self.method)
@@ -76,7 +83,8 @@ class SweepConfig:
             raise ValueError(f"unknown grid {self.grid!r}; expected one of {GRIDS}")
         if self.iterations < 1 or self.per_class < 1 or self.calib_k < 0 or self.test_limit < 0:
             raise ValueError("iterations and per_class must be >= 1; calib_k, test_limit >= 0")
-        if self.convention not in ("paper", "authors"):
+        from ncurv_lib.curvature import CONVENTIONS
+        if self.convention not in CONVENTIONS:
             raise ValueError(f"unknown convention {self.convention!r}")
         if self.ablation not in ABLATIONS:
             raise ValueError(f"unknown ablation {self.ablation!r}; expected one of "
@@ -104,6 +112,8 @@ class SweepConfig:
                 key["ablation"] = self.ablation
             if self.calib_classes:
                 key["calib_classes"] = list(self.calib_classes)
+        if self.weights:  # keys of the cached models' sweeps stay as they were
+            key["weights"] = self.weights
         return key
 
 
@@ -114,19 +124,22 @@ def sweep_path(cfg: SweepConfig):
 
 
 def load_or_curvature(model, train, convention="paper", calib_k=0, force=False,
-                      progress=False, ablation="full", calib_classes=()):
-    """Per-parameter curvature of a trained model on its calibration set, cached.
+                      progress=False, ablation="full", calib_classes=(), weights=""):
+    """Per-parameter curvature of ``model`` (of configuration ``train``) on its
+    calibration set, cached.
 
-    Delegates to :func:`ncurv_lib.curvature.cli.cached_parameter_curvature` (one cache
-    for curvature scores, ``<cache>/curvature/``); ``calib_k`` per class, 0 = the
-    paper's k. ``model`` is the trained model of ``train`` (loaded from the cache).
+    Delegates to :func:`ncurv_lib.scores.cached_parameter_curvature` (one cache for
+    curvature scores, ``<cache>/curvature/``); ``calib_k`` per class, 0 = the paper's k.
+    ``weights``: ``""`` if ``model`` is the cached model of ``train``, else the digest
+    of its weights (keyed by them).
     """
-    from ncurv_lib.curvature.cli import cached_parameter_curvature
+    from ncurv_lib.scores import cached_parameter_curvature
     nd, nc = ABLATIONS[ablation]
     return cached_parameter_curvature(train, convention=convention, neural_distribution=nd,
                                       neural_cost=nc, calib_k=calib_k or None,
                                       calib_classes=calib_classes or None,
-                                      progress=progress, recompute=force)
+                                      progress=progress, recompute=force, model=model,
+                                      weights=weights)
 
 
 def _inputs(cfg: SweepConfig, model, progress=False):
@@ -146,7 +159,7 @@ def _inputs(cfg: SweepConfig, model, progress=False):
                 "scores": load_or_curvature(model, cfg.train, cfg.convention, cfg.calib_k,
                                             ablation=cfg.ablation,
                                             calib_classes=cfg.calib_classes,
-                                            progress=progress)}
+                                            progress=progress, weights=cfg.weights)}
     return x, y, data, opts
 
 
@@ -170,13 +183,20 @@ def load_or_sweep(cfg: SweepConfig, progress=True, force=False, batch_size=1000,
                   model=None) -> pd.DataFrame:
     """The sweep table of ``cfg``: from the cache, or computed and cached atomically.
 
-    ``model`` may be given to skip loading it (it must be the one ``cfg.train`` trains).
+    ``model`` may be given to skip loading it (it must be the one ``cfg.train`` trains,
+    or the checkpoint's whose digest is ``cfg.weights``). A cached table that fails
+    :func:`read_table`'s checks is recomputed, with a warning that says why.
     """
     from ncurv_lib.cache import atomic_write_csv, atomic_write_json
     path = sweep_path(cfg)
     if path.exists() and not force:
-        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+        try:
+            return read_table(path)
+        except CacheError as err:
+            warnings.warn(f"{err}; recomputing it", stacklevel=2)
     if model is None:
+        if cfg.weights:
+            raise ValueError("a sweep of a checkpoint's weights needs its model")
         from ncurv_lib.train import load_or_train
         model, _ = load_or_train(cfg.train, progress=progress)
     start = time.perf_counter()
@@ -185,7 +205,46 @@ def load_or_sweep(cfg: SweepConfig, progress=True, force=False, batch_size=1000,
     atomic_write_csv(table, path)
     atomic_write_json(path.with_suffix(".json"), {
         "config": cfg.cache_key(), "seconds": seconds, "rows": len(table),
-        "summary": summarize(table).to_dict(orient="records")})
+        "columns": list(table.columns), "summary": summarize(table).to_dict(orient="records")})
+    return table
+
+
+# columns every sweep table holds (the sidecars of older tables do not list theirs)
+COLUMNS = ("method", "scorer", "order", "layer", "grid", "removed_count", "removed_fraction",
+           "n_weights", "accuracy", "last_score", "dataset", "arch", "act", "scheme", "model")
+
+
+def read_table(path) -> pd.DataFrame:
+    """A cached sweep table, checked against its JSON sidecar.
+
+    Raises :class:`~ncurv_lib.cache.CacheError` (naming the file and the fix) when the
+    sidecar is missing (the run that wrote the table did not finish), the CSV cannot be
+    parsed, a column is missing, the row count differs from the one recorded when it
+    was written, or an accuracy is missing or outside [0, 1].
+    """
+    import json
+    from pathlib import Path
+    path = Path(path)
+    fix = "delete it or pass --force to recompute it"
+    side = path.with_suffix(".json")
+    try:
+        meta = json.loads(side.read_text())
+        table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except FileNotFoundError as err:
+        raise CacheError(f"cached sweep {path}: {Path(err.filename).name} is missing "
+                         f"(an unfinished write); {fix}") from err
+    except (ValueError, OSError) as err:  # pandas' parser and empty-data errors, bad JSON
+        raise CacheError(f"cached sweep {path} cannot be read "
+                         f"({' '.join(str(err).split())}); {fix}") from err
+    columns = meta.get("columns", COLUMNS)
+    missing = [c for c in columns if c not in table.columns]
+    problem = (f"lacks columns {missing}" if missing
+               else f"has {len(table)} rows, {meta.get('rows')} were written"
+               if len(table) != meta.get("rows") else
+               "has accuracies missing or outside [0, 1]"
+               if not table["accuracy"].between(0, 1).all() else None)
+    if problem:
+        raise CacheError(f"cached sweep {path} {problem}; {fix}")
     return table
 
 

@@ -1,4 +1,4 @@
-"""The cached score function and the ``curvature`` subcommand (foundation stubbed, tiny model)."""
+"""The score store and the ``curvature`` subcommand (foundation stubbed, tiny model)."""
 import argparse
 import json
 from pathlib import Path
@@ -8,8 +8,10 @@ import torch
 import torch.nn as nn
 
 import ncurv_lib as nc
+from ncurv_lib import curvature_cli as cli
 from ncurv_lib import data, train
-from ncurv_lib.curvature import cli, params
+from ncurv_lib import scores as store
+from ncurv_lib.curvature import params
 
 
 @pytest.fixture
@@ -28,7 +30,7 @@ def stubbed(monkeypatch, tmp_path):
 def test_cached_scores_equal_direct_and_are_reused(stubbed, monkeypatch):
     model, x, tmp = stubbed
     cfg = train.TrainConfig.preset("mnist", "mlp", "tanh", "ce", "smoke")
-    scores, info = cli.cached_parameter_curvature(cfg, convention="authors", progress=False,
+    scores, info = store.cached_parameter_curvature(cfg, convention="authors", progress=False,
                                                   return_info=True)
     direct = nc.parameter_curvature(model, x[[4, 1, 2]], nc.CurvatureConfig(convention="authors"))
     assert list(scores) == ["0.weight", "2.weight"]
@@ -39,11 +41,11 @@ def test_cached_scores_equal_direct_and_are_reused(stubbed, monkeypatch):
 
     def boom(*a, **k):
         raise AssertionError("recomputed although cached")
-    monkeypatch.setattr(cli, "parameter_curvature", boom)
-    again = cli.cached_parameter_curvature(cfg, convention="authors", progress=False)
+    monkeypatch.setattr(store, "parameter_curvature", boom)
+    again = store.cached_parameter_curvature(cfg, convention="authors", progress=False)
     assert all(torch.equal(again[k], scores[k]) for k in scores)
     with pytest.raises(AssertionError, match="recomputed"):
-        cli.cached_parameter_curvature(cfg, convention="paper", progress=False)
+        store.cached_parameter_curvature(cfg, convention="paper", progress=False)
 
 
 def test_a_moved_cache_names_where_its_scores_are_now(stubbed, monkeypatch, tmp_path_factory):
@@ -51,14 +53,14 @@ def test_a_moved_cache_names_where_its_scores_are_now(stubbed, monkeypatch, tmp_
     artifacts): the info, and the manifest written from it, name the new place."""
     model, x, tmp = stubbed
     cfg = train.TrainConfig.preset("mnist", "mlp", "tanh", "ce", "smoke")
-    _, first = cli.cached_parameter_curvature(cfg, progress=False, return_info=True)
+    _, first = store.cached_parameter_curvature(cfg, progress=False, return_info=True)
     sidecar = json.loads(Path(first["path"]).with_suffix(".json").read_text())
     assert "path" not in sidecar and "path" not in torch.load(first["path"])["info"]
     moved = tmp_path_factory.mktemp("clone") / "cache"
     tmp.rename(moved)
     monkeypatch.setenv("NCURV_CACHE", str(moved))
-    monkeypatch.setattr(cli, "parameter_curvature", lambda *a, **k: pytest.fail("recomputed"))
-    _, info = cli.cached_parameter_curvature(cfg, progress=False, return_info=True)
+    monkeypatch.setattr(store, "parameter_curvature", lambda *a, **k: pytest.fail("recomputed"))
+    _, info = store.cached_parameter_curvature(cfg, progress=False, return_info=True)
     assert info["path"].startswith(str(moved)) and info["path"] != first["path"]
     assert info["key"] == first["key"] and info["seconds"] == first["seconds"]
     cli.write_manifest(moved / "manifest.json", info)
@@ -92,7 +94,7 @@ def test_chunked_scores_equal_one_pass_and_resume_after_an_interruption(stubbed,
         return real(c, mdl, n_examples, *args)
     monkeypatch.setattr(params, "_scores", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        cli.cached_parameter_curvature(cfg, progress=False, chunk=2)
+        store.cached_parameter_curvature(cfg, progress=False, chunk=2)
     parts = list((tmp / "curvature").glob("*.partial.pt"))
     assert calls == [2] and len(parts) == 1
     part = torch.load(parts[0], weights_only=False)
@@ -103,7 +105,7 @@ def test_chunked_scores_equal_one_pass_and_resume_after_an_interruption(stubbed,
         calls.append(n_examples)
         return real(c, mdl, n_examples, *args)
     monkeypatch.setattr(params, "_scores", counting)
-    scores, info = cli.cached_parameter_curvature(cfg, progress=False, chunk=2, return_info=True)
+    scores, info = store.cached_parameter_curvature(cfg, progress=False, chunk=2, return_info=True)
     assert calls == [2, 1]                                # only the unfinished chunk re-ran
     assert info["chunks"] == 2 and info["examples"] == 3
     assert info["edges"] == whole_stats.edges and info["special"] == whole_stats.special
@@ -114,11 +116,11 @@ def test_chunked_scores_equal_one_pass_and_resume_after_an_interruption(stubbed,
 
 def test_chunk_size_keeps_small_sets_whole_and_rejects_negative():
     from ncurv_lib.models import lenet5_small
-    assert cli.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28)) >= 100
-    assert cli.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28), 3) == 3
-    assert cli.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28), 3, workers=4) == 4
+    assert store.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28)) >= 100
+    assert store.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28), 3) == 3
+    assert store.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28), 3, workers=4) == 4
     with pytest.raises(ValueError, match="chunk"):
-        cli.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28), -1)
+        store.chunk_size(lenet5_small().eval(), torch.zeros(1, 1, 28, 28), -1)
 
 
 def test_workers_widen_chunks_and_give_the_one_pass_scores(stubbed, monkeypatch):
@@ -131,7 +133,7 @@ def test_workers_widen_chunks_and_give_the_one_pass_scores(stubbed, monkeypatch)
         calls.append((xs.shape[0], kw["workers"]))
         return real(m, xs, c, **kw)
     monkeypatch.setattr(params, "parameter_curvature", counting)
-    scores, info = cli.cached_parameter_curvature(cfg, progress=False, chunk=1, workers=2,
+    scores, info = store.cached_parameter_curvature(cfg, progress=False, chunk=1, workers=2,
                                                   return_info=True)
     assert calls == [(2, 2), (1, 2)]           # a chunk holds at least one example per worker
     assert info["chunks"] == 2 and info["examples"] == 3
