@@ -14,9 +14,10 @@
 # # Engine performance
 #
 # Every curvature score in this book comes from one engine,
-# `ncurv_lib.curvature.parameter_curvature`: the exact neural Ollivier-Ricci curvature
-# of every parameter edge, averaged over calibration examples. Most edges are settled
-# without a transport problem -- a special value (a dead or saturated unit), or a
+# `ncurv_lib.curvature.parameter_curvature`. A parameter's score is the minimum of the
+# neural Ollivier-Ricci curvature over its edges and over the calibration examples (the
+# paper's Algorithm 1), and the engine computes that minimum exactly. Most edges are
+# settled without a transport problem -- a special value (a dead or saturated unit), or a
 # closed form once a branch-and-bound bound decides the optimum -- and only the rest
 # are solved as linear programs (LPs). This chapter measures what that costs, with the
 # benchmark `python -m ncurv_lib.bench`, against two references:

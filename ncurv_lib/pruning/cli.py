@@ -19,18 +19,19 @@ import pandas as pd
 
 from ..cli_args import add_model_arguments, model_source
 from ..curvature import CONVENTIONS
+from .api import CURVATURE_ORDERS, SCORERS
 from .metrics import summarize
 from .runs import ABLATIONS, SweepConfig, load_or_sweep
 from .sweeps import GRIDS
 
-SCORER_CHOICES = ("magnitude", "snip", "synflow", "curvature", "all")
+SCORER_CHOICES = (*SCORERS, "all")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of the ``prune`` subcommand."""
     add_model_arguments(parser)
     parser.add_argument("--scorer", default="all", choices=SCORER_CHOICES)
-    parser.add_argument("--order", default="both", choices=("positive", "negative", "both"),
+    parser.add_argument("--order", default="both", choices=(*CURVATURE_ORDERS, "both"),
                         help="curvature removal order(s)")
     parser.add_argument("--grid", default="default", choices=GRIDS)
     parser.add_argument("--sign-aware", action=argparse.BooleanOptionalAction, default=True,
@@ -66,8 +67,8 @@ def methods_of(scorer: str, order: str) -> list[str]:
     >>> methods_of("snip", "both")
     ['snip']
     """
-    scorers = ("magnitude", "snip", "synflow", "curvature") if scorer == "all" else (scorer,)
-    orders = ("positive", "negative") if order == "both" else (order,)
+    scorers = SCORERS if scorer == "all" else (scorer,)
+    orders = CURVATURE_ORDERS if order == "both" else (order,)
     out = []
     for s in scorers:
         out += [f"curvature-{o}" for o in orders] if s == "curvature" else [s]
