@@ -36,9 +36,9 @@ import numpy as np
 import ot
 import torch
 
-from .curvature import CurvatureConfig, parameter_curvature
-from .curvature import api as A
-from .curvature import edges as E
+from .curvature import CurvatureConfig, Stats, parameter_curvature
+from .curvature.core import edge_setup, example_supports, prepare_model
+from .curvature.problem import edge_problems
 from .models import lenet5_small, vgg9
 
 
@@ -136,39 +136,35 @@ def _inputs(dataset, model_name, n, width, seed):
 
 
 def _baseline_seconds_per_edge(mdl, cfg, n_samples, seed):
-    """Mean time of one full alpha-lazy LP over sampled regular edges of example 0."""
+    """Mean time of one full alpha-lazy LP over sampled regular edges of example 0.
+
+    Each sampled edge's problem is an :class:`~ncurv_lib.curvature.problem.EdgeProblem`
+    with every neighbour kept (``mass_tol=0``), formed from the engine's min-plus
+    tables, costs and masses before the timing (as the engine's own shortest paths
+    are); the timed part per edge is the LP: ``ot.emd2`` on
+    :math:`m_u^{0.9}, m_v^{0.9}` and the full ground costs (no path: 1000 times the
+    largest finite cost), with the conversion of its cost matrix.
+    """
     gen = torch.Generator().manual_seed(seed)
     full = CurvatureConfig(convention=cfg.convention, mass_tol=0.0)
-    mu, nu = A._supports(full, mdl.trs, mdl.xs, 0)
-    times, n_t = [], len(mdl.trs)
-    for t in range(1, n_t - 1):
+    mu, nu = example_supports(full, mdl, 0)
+    times = []
+    for t in range(1, len(mdl.trs) - 1):
         tr = mdl.trs[t]
-        bu, bv = mdl.fw.beta[t][0][tr.src], mdl.fw.beta[t + 1][0][tr.dst]
-        d = A._edge_costs(full, mdl.chain.activation, tr, bu, bv, True, t + 1 < n_t)
+        d = edge_setup(full, mdl, 0, t).d
         reg = torch.nonzero(torch.isfinite(d) & ~mu[t].delta[tr.src]
                             & ~nu[t + 1].delta[tr.dst]).squeeze(1)
         if not reg.numel():
             continue
         pick = reg[torch.randperm(reg.numel(), generator=gen)[:n_samples]]
-        tab = A._tables(full, mdl.trs, t, mu[t], nu[t + 1], tr.src[pick], tr.dst[pick])
-        for e in pick.tolist():
-            u, v, de = tr.src[e:e + 1], tr.dst[e:e + 1], d[e:e + 1]
-            kp, ks = mu[t].idx.shape[1], nu[t + 1].idx.shape[1]
-            pm, pw, pid, _ = E._side(mu[t], u, kp)
-            sm, sw, sid, _ = E._side(nu[t + 1], v, ks)
-            a = E._a_values(tab, pid, pw, u, v, de, True)[0]
-            b = E._b_values(tab, sid, sw, u, v, de, True)[0]
-            c3 = E._c3_values(tab, pid, sid, pw, b[None], u, True)[0]
-            pk, sk = pm[0] > 0, sm[0] > 0
+        problems = edge_problems(full, mdl, 0, t, pick, mu, nu)
+        for _ in range(pick.numel()):
+            prob = next(problems)
             tic = time.perf_counter()
-            cost = np.zeros((1 + int(pk.sum()), 1 + int(sk.sum())))
-            cost[0, 0] = de.item()
-            cost[0, 1:], cost[1:, 0] = b[sk].numpy(), a[pk].numpy()
-            cost[1:, 1:] = c3[pk][:, sk].numpy()
+            cost = prob.cost.numpy()
             cost = np.where(np.isfinite(cost), cost, 1e3 * cost[np.isfinite(cost)].max())
-            ma = np.concatenate([[0.9], 0.1 * pm[0][pk].numpy()])
-            mb = np.concatenate([[0.9], 0.1 * sm[0][sk].numpy()])
-            ot.emd2(ma / ma.sum(), mb / mb.sum(), cost, numItermax=10_000_000)
+            ma, mb = prob.lazy_masses(0.9)
+            ot.emd2(ma.numpy(), mb.numpy(), cost, numItermax=10_000_000)
             times.append(time.perf_counter() - tic)
     return float(np.mean(times)) if times else float("nan")
 
@@ -213,19 +209,19 @@ def bench_full(name, model, x, note, cfg, base_samples, seed, n_report=None, wor
     ``chunk`` is None); with ``n_report`` > len(x), the
     counts and time are scaled linearly to ``n_report`` examples (an over-estimate:
     the branch and bound prunes more as examples accumulate) and the row says so."""
-    stats = A.Stats()
+    stats = Stats()
     tic = time.perf_counter()
     step = _scores(model, x, cfg, stats, workers, chunk)
     seconds = time.perf_counter() - tic
     if step is not None:
         note += f"; in chunks of {step} example(s)"
-    mdl = A._prepare(model, x[:1])
+    mdl = prepare_model(model, x[:1])
     base = _baseline_seconds_per_edge(mdl, cfg, base_samples, seed)
     n = x.shape[0]
     if n_report is None or n_report <= n:
         return _row(name, note, n, stats, seconds, base, workers=workers)
     k = n_report / n
-    scaled = A.Stats(edges=int(stats.edges * k), special=int(stats.special * k),
+    scaled = Stats(edges=int(stats.edges * k), special=int(stats.special * k),
                      lps=int(stats.lps * k))
     return _row(name, note + f"; measured on {n} example(s), scaled x{k:g}", n_report, scaled,
                 seconds * k, base, extrapolated=True, workers=workers)

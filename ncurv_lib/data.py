@@ -59,7 +59,8 @@ class DatasetNotFoundError(FileNotFoundError):
     """A dataset is missing or incomplete under the dataset root."""
 
 
-def _check(dataset, split=None):
+def check(dataset, split=None):
+    """``ValueError`` naming the valid choices unless ``dataset`` (and ``split``) are known."""
     if dataset not in _SPECS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {DATASETS}")
     if split is not None and split not in SPLITS:
@@ -68,13 +69,13 @@ def _check(dataset, split=None):
 
 def num_classes(dataset: str) -> int:
     """Number of classes (10, 10 or 100)."""
-    _check(dataset)
+    check(dataset)
     return _SPECS[dataset].n_classes
 
 
 def input_shape(dataset: str) -> tuple:
     """Shape ``(C, H, W)`` of one transformed example."""
-    _check(dataset)
+    check(dataset)
     return _SPECS[dataset].shape
 
 
@@ -134,7 +135,8 @@ def _read_idx(path: Path) -> np.ndarray:
     return data.reshape(tuple(int(d) for d in dims))
 
 
-def _find_mnist(root: Path, official_split: str):
+def find_mnist(root: Path, official_split: str):
+    """The two IDX files (plain or .gz) of an official MNIST split under ``root``, or None."""
     raw_dir = root / "MNIST" / "raw"
     found = []
     for name in _MNIST_FILES[official_split]:
@@ -147,7 +149,7 @@ def _find_mnist(root: Path, official_split: str):
 
 
 def _decode_mnist(root: Path, official_split: str):
-    files = _find_mnist(root, official_split)
+    files = find_mnist(root, official_split)
     if files is None:
         return None
     verify_checksums(root, files)
@@ -222,7 +224,7 @@ def raw_arrays(dataset: str, official_split: str, root=None):
 
     Decoded once per dataset root and cached under ``<cache_root>/datasets/``.
     """
-    _check(dataset)
+    check(dataset)
     root = Path(root) if root is not None else data_root()
     key = config_hash({"dataset": dataset, "split": official_split, "root": str(root.resolve())})
     path = cache_root() / "datasets" / f"{dataset}-{official_split}-{key}.npz"
@@ -246,7 +248,7 @@ def raw_arrays(dataset: str, official_split: str, root=None):
 # ---------------------------------------------------------------- splits
 def split_indices(dataset: str, split: str) -> np.ndarray:
     """Indices into the official training set of ``"train"`` or ``"val"`` (fixed seed)."""
-    _check(dataset, split)
+    check(dataset, split)
     n_train = 60_000 if dataset == "mnist" else 50_000
     perm = np.random.default_rng(SPLIT_SEED).permutation(n_train)
     n_val = _SPECS[dataset].n_val
@@ -280,7 +282,7 @@ def load_split(dataset: str, split: str, root=None, limit=None):
     x : torch.Tensor, float32, shape (N, C, H, W)
     y : torch.Tensor, int64, shape (N,)
     """
-    _check(dataset, split)
+    check(dataset, split)
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be a positive int, got {limit}")
     if split == "test":

@@ -267,7 +267,7 @@ def dataset_files(root=None) -> list:
     root = Path(root or data_root())
     files = []
     for split in ("train", "test"):
-        files += data._find_mnist(root, split) or []
+        files += data.find_mnist(root, split) or []
     for dataset in ("cifar10", "cifar100"):
         files += [root / dataset / f"{s}.zip" for s in ("train", "test")
                   if (root / dataset / f"{s}.zip").exists()]

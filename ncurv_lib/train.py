@@ -64,7 +64,7 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        D._check(self.dataset)
+        D.check(self.dataset)
         checks = [
             (self.scheme in SCHEMES, f"scheme must be one of {SCHEMES}"),
             (self.optimizer in ("adam", "sgd"), "optimizer must be 'adam' or 'sgd'"),

@@ -6,6 +6,7 @@ import torch
 
 import ncurv_lib as nc
 from ncurv_lib.curvature import api as A
+from ncurv_lib.curvature import core
 from ncurv_lib.curvature import conv_distances as CD
 from ncurv_lib.curvature import kernels
 
@@ -84,11 +85,11 @@ def test_compiled_term_equals_the_torch_path(convention, solve, max_pivots, coun
 
 def _bounds_of_every_layer(model, x, cfg):
     """Cheap bounds (k_lo, exact) of every transition on every example."""
-    mdl = A._prepare(model, x)
+    mdl = core.prepare_model(model, x, cfg)
     stats, out = A.Stats(), []
     for n in range(x.shape[0]):
-        mu, nu = A._supports(cfg, mdl.trs, mdl.xs, n)
-        out += [A._layer_bounds(cfg, mdl, n, t, mu, nu, stats) for t in range(len(mdl.trs))]
+        mu, nu = core.example_supports(cfg, mdl, n)
+        out += [core.layer_bounds(cfg, mdl, n, t, mu, nu, stats) for t in range(len(mdl.trs))]
     return out
 
 
@@ -157,14 +158,14 @@ def test_bounds_with_a_need_stay_valid_and_stop_early(convention):
     settled = 0
     for make in MODELS:
         model, x = make()
-        mdl = A._prepare(model, x)
+        mdl = core.prepare_model(model, x, cfg)
         for n in range(x.shape[0]):
-            mu, nu = A._supports(cfg, mdl.trs, mdl.xs, n)
+            mu, nu = core.example_supports(cfg, mdl, n)
             for t in range(len(mdl.trs)):
-                exact, _, _ = A._layer(cfg, mdl, n, t, mu, nu, A.Stats())
+                exact, _, _ = core.layer_kappa(cfg, mdl, n, t, mu, nu, A.Stats())
                 need = exact + torch.rand(exact.shape, generator=torch.Generator().manual_seed(t),
                                           dtype=torch.float64) - 0.5
-                lo, hi, pend = A._layer(cfg, mdl, n, t, mu, nu, A.Stats(), solve=False, need=need)
+                lo, hi, pend = core.layer_kappa(cfg, mdl, n, t, mu, nu, A.Stats(), solve=False, need=need)
                 assert (lo <= exact + 1e-12).all() and (exact <= hi + 1e-12).all()
                 corner = pend & torch.isinf(hi)
                 assert (lo[corner] >= need[corner] - 1e-12).all()

@@ -20,14 +20,14 @@ def test_parts_cover_every_example_once():
     assert parallel.parts(10, 2)[1].tolist() == [1, 3, 5, 7, 9]
 
 
-def test_merge_stats_sums_counters_and_keeps_largest_support():
+def test_stats_merge_sums_counters_and_keeps_largest_support():
     a = Stats(edges=10, special=2, lps=3, per_layer={0: dict(edges=10, lps=3, kp=4, ks=2,
                                                                 seconds=1.0)})
     b = Stats(edges=5, bounded=7, lps=1, per_layer={0: dict(edges=5, lps=1, kp=3, ks=6,
                                                                seconds=0.5),
                                                        1: dict(edges=1, lps=0, kp=1, ks=1,
                                                                seconds=0.1)})
-    parallel.merge_stats(a, b)
+    assert a.merge(b) is a
     assert (a.edges, a.special, a.lps, a.bounded) == (15, 2, 4, 7)
     assert a.per_layer[0] == dict(edges=15, lps=4, kp=4, ks=6, seconds=1.5)
     assert a.per_layer[1] == dict(edges=1, lps=0, kp=1, ks=1, seconds=0.1)
@@ -100,3 +100,28 @@ def test_split_gives_every_thread_a_chunk_and_covers_each_edge_once():
     assert sorted(out) == [(0, 1, 2, 2), (1, 2, 2, 2), (2, 3, 2, 2), (3, 4, 2, 2)]
     assert _split([(0, 1, 2, 2)], 4) == [(0, 1, 2, 2)]              # one edge: one chunk
     assert sorted(_split(chunks, 1)) == chunks                      # one thread: as they are
+
+
+def test_parts_run_in_spawned_processes_with_a_module_level_worker():
+    """The pool never relies on fork: ``spawn`` start method, workers pickled by
+    reference (params' worker is a module-level function), results in part order."""
+    import pickle
+
+    from ncurv_lib.curvature import params
+    assert parallel.START_METHOD == "spawn"
+    assert pickle.loads(pickle.dumps(params._part_scores)) is params._part_scores
+    out = parallel.map_parts(torch.sum, torch.arange(6.0), 2)
+    assert [float(v) for v in out] == [0.0 + 2.0 + 4.0, 1.0 + 3.0 + 5.0]
+    assert parallel.map_threads(abs, [-2, 3, -4]) == [2, 3, 4]
+
+
+def test_stats_merge_takes_a_dict_and_add_counts_per_layer():
+    import dataclasses
+    a = Stats().add(0, edges=3, special=1, kp=2).add(0, kp=1, seconds=0.5)
+    assert (a.edges, a.special) == (3, 1)
+    assert a.per_layer[0] == dict(edges=3, special=1, lps=0, not_closed=0, kp=2, ks=0,
+                                  seconds=0.5)
+    b = Stats().merge(dataclasses.asdict(a)).merge(a)
+    assert (b.edges, b.special) == (6, 2) and b.per_layer[0]["kp"] == 2
+    with pytest.raises(ValueError, match="counter"):
+        Stats().add(0, bogus=1)

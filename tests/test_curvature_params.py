@@ -106,7 +106,7 @@ def test_examples_batched_or_one_by_one_agree(monkeypatch, convention):
     """With tables shared by all examples each refinement round is one call over the
     stacked supports of every example; with per-example tables (forced here) one call
     per example. Both give the exact minimum."""
-    from ncurv_lib.curvature import api, params
+    from ncurv_lib.curvature import core, params
     model, x = wide_mlp("relu", 5)
     cfg = nc.CurvatureConfig(convention=convention)
     expect = brute_minimum(model, x, cfg)
@@ -120,7 +120,7 @@ def test_examples_batched_or_one_by_one_agree(monkeypatch, convention):
     batched = nc.parameter_curvature(model, x, cfg)
     assert seen and all(torch.is_tensor(n) for n in seen)
     seen.clear()
-    monkeypatch.setattr(api, "FULL_TABLE_ENTRIES", 0)
+    monkeypatch.setattr(core, "FULL_TABLE_ENTRIES", 0)
     single = nc.parameter_curvature(model, x, cfg)
     assert seen and all(isinstance(n, int) for n in seen)
     for key in expect:
@@ -149,12 +149,12 @@ def test_stack_supports_rows_follow_examples():
 def test_chunks_equal_one_call_and_build_the_model_once(monkeypatch):
     """parameter_curvature_chunks: the running minimum after each chunk is the exact
     minimum over the examples so far; transitions are built once for all chunks."""
-    from ncurv_lib.curvature import api, params
+    from ncurv_lib.curvature import core, params
     model, x = wide_mlp("tanh", 6)
     cfg = nc.CurvatureConfig()
     built = []
-    transition = api.transition
-    monkeypatch.setattr(api, "transition", lambda *a: built.append(1) or transition(*a))
+    transition = core.transition
+    monkeypatch.setattr(core, "transition", lambda *a: built.append(1) or transition(*a))
     steps = list(params.parameter_curvature_chunks(model, x, cfg, chunk=5))
     assert [done for done, _ in steps] == [5, 10, 12]
     assert len(built) == 4                                  # one per Linear, not per chunk
@@ -170,9 +170,9 @@ def test_chunks_equal_one_call_and_build_the_model_once(monkeypatch):
         with pytest.raises(ValueError, match="chunk"):
             list(params.parameter_curvature_chunks(model, x, cfg, chunk=bad))
     cnn = nn.Sequential(nn.Conv2d(1, 2, 2), nn.ReLU(), nn.Conv2d(2, 1, 2))
-    mdl = api._prepare(cnn, torch.rand(2, 1, 4, 4))
+    mdl = core.prepare_model(cnn, torch.rand(2, 1, 4, 4))
     with pytest.raises(ValueError, match="do not match"):
-        api._prepare(cnn, torch.rand(2, 1, 5, 5), like=mdl)
+        core.prepare_model(cnn, torch.rand(2, 1, 5, 5), like=mdl)
 
 
 def test_threads_do_not_change_the_scores(monkeypatch):
@@ -184,8 +184,8 @@ def test_threads_do_not_change_the_scores(monkeypatch):
     cfg = nc.CurvatureConfig()
     expect = brute_minimum(model, x, cfg)
     monkeypatch.setattr(edges, "CHUNK", 64)
-    sizes, real = [], edges._map_threads
-    monkeypatch.setattr(edges, "_map_threads", lambda fn, items: sizes.append(len(items))
+    sizes, real = [], edges.map_threads
+    monkeypatch.setattr(edges, "map_threads", lambda fn, items: sizes.append(len(items))
                         or real(fn, items))
     before = torch.get_num_threads()
     try:

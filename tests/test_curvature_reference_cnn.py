@@ -25,13 +25,15 @@ def test_cnn_matches_full_lp(build, act, convention, nd, ncost):
 
 
 def test_conv_chain_uses_the_offset_tables():
-    from ncurv_lib.curvature import api as A
+    from ncurv_lib.curvature import core
+    from ncurv_lib.curvature.api import CurvatureConfig
     from ncurv_lib.curvature.conv_distances import ConvThreeHop, ConvTwoHop
     model, x = tiny_conv_chain("tanh")
-    mdl = A._prepare(model, x)
-    mu, nu = A._supports(A.CurvatureConfig(), mdl.trs, mdl.xs, 0)
-    kinds = [tuple(type(getattr(A._layer_tables(A.CurvatureConfig(), mdl, t, mu, nu, None, None),
-                                name)).__name__ for name in ("m2a", "m2b", "m3"))
+    cfg = CurvatureConfig()
+    mdl = core.prepare_model(model, x, cfg)
+    mu, nu = core.example_supports(cfg, mdl, 0)
+    kinds = [tuple(type(getattr(core.layer_tables(cfg, mdl, t, mu, nu), name)).__name__
+                   for name in ("m2a", "m2b", "m3"))
              for t in range(len(mdl.trs))]
     assert kinds[1] == ("DenseTable", "Transposed", "DenseTable")
     assert kinds[2] == ("ConvTwoHop", "Transposed", "ConvThreeHop")

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import ncurv_lib as nc
-from ncurv_lib.curvature import api as A
+from ncurv_lib.curvature import core
 from ncurv_lib.curvature import edges as E
 
 from reference_lp import tiny_cnn, wide_tanh
@@ -11,8 +11,8 @@ from reference_lp import tiny_cnn, wide_tanh
 
 def _full_costs(tab, mu, nu, u, v, d, paper, kp, ks):
     """Reduced costs on every pair (no screen) and the screen's rows and columns."""
-    pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta = E._sides(tab, mu, nu, u, v, d, paper, kp, ks)
-    c3 = E._c3_values(tab, pid, sid, pw, b, u, paper)
+    pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta = E.sides(tab, mu, nu, u, v, d, paper, kp, ks)
+    c3 = E.c3_values(tab, pid, sid, pw, b, u, paper)
     c3[pdelta, 0, :] = b[pdelta]
     c3[sdelta, :, 0] = a[sdelta]
     a = torch.where(pm > 0, a, torch.zeros_like(a))
@@ -29,16 +29,15 @@ def test_screen_keeps_every_negative_cost_and_drops_some(convention):
     cfg = nc.CurvatureConfig(convention=convention)
     kept = dropped = 0
     for model, x in (wide_tanh(0), wide_tanh(1), tiny_cnn("tanh"), tiny_cnn("relu")):
-        mdl = A._prepare(model, x)
+        mdl = core.prepare_model(model, x, cfg)
         for n in range(x.shape[0]):
-            mu, nu = A._supports(cfg, mdl.trs, mdl.xs, n)
+            mu, nu = core.example_supports(cfg, mdl, n)
             for t in range(1, len(mdl.trs) - 1):
                 tr = mdl.trs[t]
-                bu, bv = mdl.fw.beta[t][n][tr.src], mdl.fw.beta[t + 1][n][tr.dst]
-                d = A._edge_costs(cfg, mdl.chain.activation, tr, bu, bv, True, True)
+                d = core.edge_setup(cfg, mdl, n, t).d
                 ok = torch.isfinite(d)
                 u, v, d = tr.src[ok], tr.dst[ok], d[ok]
-                tab = A._layer_tables(cfg, mdl, t, mu, nu, None, None)
+                tab = core.layer_tables(cfg, mdl, t, mu, nu)
                 assert tab.hops is not None
                 kp, ks = mu[t].idx.shape[1], nu[t + 1].idx.shape[1]
                 c, thr, rows, cols = _full_costs(tab, mu[t], nu[t + 1], u, v, d,

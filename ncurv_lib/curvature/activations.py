@@ -52,7 +52,7 @@ def check_finite(chain, x):
 
 
 def _apply(mod, h):
-    p = {k: (v.detach().to(torch.float64) if v is not None else None)
+    p = {k: (v.detach().to(device=h.device, dtype=h.dtype) if v is not None else None)
          for k, v in list(mod.named_parameters()) + list(mod.named_buffers())}
     if isinstance(mod, nn.Linear):
         return F.linear(h, p["weight"], p.get("bias"))
@@ -65,25 +65,28 @@ def _apply(mod, h):
 
 def _beta(z, act):
     if act == "relu":
-        return (z > 0).to(torch.float64)
+        return (z > 0).to(z.dtype)
     safe = torch.where(z == 0, torch.ones_like(z), z)
     return torch.where(z == 0, torch.ones_like(z), torch.tanh(safe) / safe)
 
 
-def forward_values(chain, x) -> Forward:
-    """Run ``x`` through ``chain`` in float64; see module docstring.
+def forward_values(chain, x, dtype=torch.float64) -> Forward:
+    """Run ``x`` through ``chain`` in ``dtype`` (float64); see module docstring.
 
     Parameters
     ----------
     chain : Chain
     x : (N, *input_shape) tensor
+        On the device the pass runs on (the weights are moved there).
+    dtype : torch.dtype, default torch.float64
+        Of the pass and of every value returned (the engine's ``cfg.dtype``).
 
     Raises
     ------
     ValueError
         If ``x`` does not have the shape the first layer expects.
     """
-    h = x.detach().to(torch.float64)
+    h = x.detach().to(dtype)
     if h.dim() < 2:
         raise ValueError(f"x must have shape (N, *input_shape), got {tuple(x.shape)}")
     n = h.shape[0]

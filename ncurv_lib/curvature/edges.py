@@ -20,7 +20,6 @@ padding slots the value is arbitrary and masked by zero mass.
 A point mass :math:`\\mu_u = \\delta_u` is the support :math:`\\{u\\}` with
 :math:`A_u = D` and :math:`C(u,s) = B_s` (likewise for :math:`\\nu_v`).
 """
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
@@ -28,6 +27,7 @@ import torch
 
 from . import kernels
 from .measures import Support, compact
+from .parallel import map_threads
 from .transport import lp_block, reduced_ot
 
 CHUNK = 1 << 21
@@ -78,7 +78,28 @@ def _b_values(tab, sid, sw, u, v, d, paper):
     return tab.m2b.best(s, u[:, None])
 
 
-def _c3_values(tab, pid, sid, pw, b, u, paper):
+def c3_values(tab, pid, sid, pw, b, u, paper):
+    """Three-hop ground costs :math:`C(p,s)` between the two sides' neighbours.
+
+    Parameters
+    ----------
+    tab : Tables
+    pid, sid : (E, P), (E, S) int64
+        Neighbour ids of u and of v (-1 padding; the value there is arbitrary).
+    pw : (E, P) float64
+        Lengths :math:`w(p, u)`.
+    b : (E, S) float64
+        Two-hop lengths :math:`B_s = C(u, s)` (:func:`sides`).
+    u : (E,) int64
+        The edges' sources (the excluded first middle node).
+    paper : bool
+        Paper convention: the edge itself, of cost D, is a path too (module docstring).
+
+    Returns
+    -------
+    (E, P, S) float64
+        +inf where no three-hop path exists (no table: a border transition).
+    """
     shape = (pid.shape[0], pid.shape[1], sid.shape[1])
     if tab.m3 is None:
         return torch.full(shape, float("inf"), dtype=torch.float64)
@@ -88,12 +109,39 @@ def _c3_values(tab, pid, sid, pw, b, u, paper):
     return tab.m3.best(p, s)
 
 
-def _sides(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, ru=None, rv=None):
-    """Masses and two-hop lengths of both sides, point masses filled in (``ru``, ``rv``:
-    the support rows of u and v, default u and v; see :func:`edge_kappa`).
+def sides(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, ru=None, rv=None):
+    """Masses and two-hop lengths of both sides of edges (u, v), point masses filled in.
 
-    Returns (pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta); ``a`` / ``b`` are 0
-    where the mass is 0.
+    The one place where an edge's side of its transport problem is formed: the
+    engine's chunks (:func:`transport_term`, :func:`closed_term`) and the one-edge
+    problems of :mod:`.problem` (the finite-alpha reference, the benchmark's
+    baseline) all call it.
+
+    Parameters
+    ----------
+    tab : Tables
+    mu_sup, nu_sup : Support or None
+        Neighbour supports of the sources' and the targets' layers (None: point masses).
+    u, v : (E,) int64
+        The edges' sources and targets.
+    d : (E,) float64
+        Edge costs D.
+    paper : bool
+    kp, ks : int
+        Support slots kept on each side.
+    ru, rv : (E,) int64, optional
+        The support rows of u and v (default u and v; see :func:`edge_kappa`).
+
+    Returns
+    -------
+    pm, a, pid, pw, pdelta : (E, kp) x 4, (E,) bool
+        Masses of :math:`\\mu_u`, two-hop lengths :math:`A_p = C(p, v)`, neighbour
+        ids, lengths :math:`w(p, u)` and the point-mass flags (a point mass is slot 0
+        with mass 1 and :math:`A = D`).
+    sm, b, sid, sw, sdelta : (E, ks) x 4, (E,) bool
+        The same for :math:`\\nu_v`, with :math:`B_s = C(u, s)`.
+
+    ``a`` / ``b`` may be 0 where the mass is 0 (the compiled path).
     """
     ru, rv = (u if ru is None else ru), (v if rv is None else rv)
     pm, pw, pid, pdelta = _side(mu_sup, ru, kp)
@@ -125,7 +173,7 @@ def _side_lengths(table, sup, nodes, rows, fixed, d, paper, k):
 def closed_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks):
     """Upper bound :math:`\\langle\\mu, A\\rangle + \\langle\\nu, B\\rangle - D \\ge R`
     (no three-hop lengths needed) and whether it is exact (a point mass on a side)."""
-    pm, a, _, _, pdelta, sm, b, _, _, sdelta = _sides(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks)
+    pm, a, _, _, pdelta, sm, b, _, _, sdelta = sides(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks)
     a = torch.where(pm > 0, a, torch.zeros_like(a))
     b = torch.where(sm > 0, b, torch.zeros_like(b))
     return (pm * a).sum(dim=1) + (sm * b).sum(dim=1) - d, pdelta | sdelta
@@ -182,7 +230,7 @@ def _reduced_costs(tab, pm, a, pid, pw, rows, sm, b, sid, cols, u, d, scale, pap
     co, ck = compact(cols)
     pick = lambda z, o: torch.gather(z, 1, o)
     a_c, b_c = pick(a, ro), pick(b, co)
-    c3 = _c3_values(tab, pick(pid, ro), pick(sid, co), pick(pw, ro), b_c, u, paper)
+    c3 = c3_values(tab, pick(pid, ro), pick(sid, co), pick(pw, ro), b_c, u, paper)
     c = (c3 + d[:, None, None]) - a_c[:, :, None] - b_c[:, None, :]
     live = rk[:, :, None] & ck[:, None, :]
     c = torch.where(live & (c < -1e-13 * scale[:, None, None]), c, torch.zeros_like(c))
@@ -234,7 +282,7 @@ def transport_term(tab, mu_sup, nu_sup, u, v, d, paper, kp, ks, solve=True, need
     n_lp, n_not_closed); r_lo == r_hi where exact (with ``solve``, wherever ``need``
     did not settle the edge first). ``ru``, ``rv``: as in :func:`edge_kappa`.
     """
-    pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta = _sides(tab, mu_sup, nu_sup, u, v, d,
+    pm, a, pid, pw, pdelta, sm, b, sid, sw, sdelta = sides(tab, mu_sup, nu_sup, u, v, d,
                                                              paper, kp, ks, ru, rv)
     a = torch.where(pm > 0, a, torch.zeros_like(a))
     b = torch.where(sm > 0, b, torch.zeros_like(b))
@@ -291,7 +339,7 @@ def _chunks(cu, cv, pairs=True):
 
 
 def _split(chunks, parts):
-    """Chunks for ``parts`` threads (:func:`_map_threads`): at least ``parts`` where there
+    """Chunks for ``parts`` threads (:func:`.parallel.map_threads`): at least ``parts`` where there
     are that many edges, and, with more than one part, none holding more than
     1 / (2 parts) of the work (edges times kp * ks) unless it is a single edge, so
     that the threads finish together; the chunk of several edges with the most
@@ -344,21 +392,10 @@ def edge_kappa(tab, mu_sup, nu_sup, u, v, d, paper, solve=True, need=None, ru=No
         e = order[lo:hi]
         return e, transport_term(tab, mu_sup, nu_sup, u[e], v[e], d[e], paper, kp, ks, solve,
                                  None if need is None else need[e], ru[e], rv[e])
-    for e, (r_lo, r_hi, pend, k, o) in _map_threads(one, chunks):
+    for e, (r_lo, r_hi, pend, k, o) in map_threads(one, chunks):
         k_lo[e], k_hi[e], pending[e] = 1.0 - r_hi / d[e], 1.0 - r_lo / d[e], pend
         n_lp, n_open = n_lp + k, n_open + o
     return k_lo, k_hi, pending, n_lp, n_open
-
-
-def _map_threads(fn, items):
-    """``fn`` over ``items``, on as many threads as torch's intra-op count (the compiled
-    kernels and POT's network simplex release the GIL); results in order. The
-    chunks of one call write disjoint edges, so the result does not depend on it."""
-    threads = min(torch.get_num_threads(), len(items))
-    if threads <= 1:
-        return [fn(item) for item in items]
-    with ThreadPoolExecutor(threads) as pool:
-        return list(pool.map(fn, items))
 
 
 def edge_lower_bounds(tab, mu_sup, nu_sup, u, v, d, paper):

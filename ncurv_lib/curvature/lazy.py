@@ -13,8 +13,8 @@ with :math:`W_1` solved as one full LP (``ot.emd2``) on the supports
 \\mathrm{supp}\\,\\nu_v` under the ground cost of §5: :math:`C(u,v) = D`,
 :math:`C(p,v)`, :math:`C(u,s)` two-hop and :math:`C(p,s)` three-hop shortest
 paths. Measures, edge costs, shortest paths and the special values (D = inf,
-the authors' dead-neuron rule) are the engine's own building blocks; only the
-transport differs from :func:`.api.edge_curvature`, which uses the exact
+the authors' dead-neuron rule) are the engine's own building blocks, put
+together as one :class:`.problem.EdgeProblem` per edge; only the transport differs from :func:`.api.edge_curvature`, which uses the exact
 reduction valid for :math:`\\alpha \\ge 1/2`. So on :math:`[1/2, 1)` the value
 :math:`\\kappa_\\alpha/(1-\\alpha)` returned here equals the engine's alpha-free
 curvature; below 1/2 it may differ. Meant for small models (one LP per edge,
@@ -36,8 +36,9 @@ import numpy as np
 import ot
 import torch
 
-from . import api as A
-from . import edges as E
+from .api import CurvatureConfig
+from .core import authors_fix, example_supports, prepare_model
+from .problem import edge_problem
 
 NUM_ITER_MAX = 10_000_000
 
@@ -98,62 +99,41 @@ def _locate(mdl, key, index):
 def edge_cost_matrix(cfg, mdl, n, t, e, mu, nu):
     """Ground costs and neighbour masses of edge ``e`` of transition ``t`` on example ``n``.
 
+    The arrays of :func:`.problem.edge_problem` (kept for callers of this older form).
+
     Parameters
     ----------
     cfg : CurvatureConfig
-    mdl : prepared model (:func:`.api._prepare`)
+    mdl : PreparedModel
+        :func:`.core.prepare_model`.
     n, t, e : int
         Example, transition and edge position in the transition.
     mu, nu : lists of Support
-        The example's neighbour supports (:func:`.api._supports`).
+        The example's neighbour supports (:func:`.core.example_supports`).
 
     Returns
     -------
     d : float
-        Edge cost D (may be inf).
+        Edge cost D (may be inf; then the other three are None).
     cost : (1 + P, 1 + S) float64 array
         Rows u, supp(mu_u); columns v, supp(nu_v) (see module docstring).
     pm, sm : (P,), (S,) float64 arrays
         Neighbour masses (empty for a point mass).
     """
-    tr, act, n_t = mdl.trs[t], mdl.chain.activation, len(mdl.trs)
-    u, v = tr.src[e:e + 1], tr.dst[e:e + 1]
-    sub = A._Subset(u, v, tr.length[e:e + 1])
-    bu, bv = mdl.fw.beta[t][n][u], mdl.fw.beta[t + 1][n][v]
-    d = A._edge_costs(cfg, act, sub, bu, bv, t > 0, t + 1 < n_t)
-    if not torch.isfinite(d).all():
-        return float(d), None, None, None
-    paper = cfg.convention == "paper"
-    tab = A._tables(cfg, mdl.trs, t, mu[t], nu[t + 1], u, v)
-    kp = 1 if mu[t] is None else mu[t].idx.shape[1]
-    ks = 1 if nu[t + 1] is None else nu[t + 1].idx.shape[1]
-    pm, pw, pid, pdelta = E._side(mu[t], u, kp)
-    sm, sw, sid, sdelta = E._side(nu[t + 1], v, ks)
-    pk = (pm[0] > 0) & ~pdelta[0]
-    sk = (sm[0] > 0) & ~sdelta[0]
-    cost = np.zeros((1 + int(pk.sum()), 1 + int(sk.sum())))
-    cost[0, 0] = float(d)
-    if pk.any():
-        cost[1:, 0] = E._a_values(tab, pid, pw, u, v, d, paper)[0][pk].numpy()
-    if sk.any():
-        b = E._b_values(tab, sid, sw, u, v, d, paper)
-        cost[0, 1:] = b[0][sk].numpy()
-        if pk.any():
-            cost[1:, 1:] = E._c3_values(tab, pid, sid, pw, b, u, paper)[0][pk][:, sk].numpy()
-    return float(d), cost, pm[0][pk].numpy(), sm[0][sk].numpy()
+    prob = edge_problem(cfg, mdl, n, t, e, mu, nu)
+    if not np.isfinite(prob.d):
+        return prob.d, None, None, None
+    return prob.d, prob.cost.numpy(), prob.mu.numpy(), prob.nu.numpy()
 
 
-def _edge_values(cfg, mdl, n, t, e, mu, nu, alphas):
-    """kappa_alpha / (1 - alpha) of one edge for every alpha, before the authors' fix."""
-    tr, act, n_t = mdl.trs[t], mdl.chain.activation, len(mdl.trs)
-    sub = A._Subset(tr.src[e:e + 1], tr.dst[e:e + 1], tr.length[e:e + 1])
-    d, cost, pm, sm = edge_cost_matrix(cfg, mdl, n, t, e, mu, nu)
-    special, sval = A._special(cfg, act, t, n_t, sub, torch.tensor([d], dtype=torch.float64),
-                               mdl.xs, n)
-    if bool(special[0]):
-        return np.full(len(alphas), float(sval[0]))
+def _edge_values(prob, alphas):
+    """kappa_alpha / (1 - alpha) of one :class:`.problem.EdgeProblem` for every alpha,
+    before the authors' fix."""
+    if prob.special:
+        return np.full(len(alphas), prob.special_value)
+    cost, pm, sm = prob.cost.numpy(), prob.mu.numpy(), prob.nu.numpy()
     w = np.array([lazy_transport(cost, pm, sm, a) for a in alphas])
-    return (1.0 - w / d) / (1.0 - np.asarray(alphas))
+    return (1.0 - w / prob.d) / (1.0 - np.asarray(alphas))
 
 
 def lazy_edge_curvature(model, x, edges, alphas, cfg=None):
@@ -186,19 +166,19 @@ def lazy_edge_curvature(model, x, edges, alphas, cfg=None):
     ValueError
         For an alpha outside [0, 1), an unknown weight or an index that is no edge.
     """
-    cfg = cfg or A.CurvatureConfig()
+    cfg = cfg or CurvatureConfig()
     alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
     if alphas.size == 0 or not ((alphas >= 0) & (alphas < 1)).all():
         raise ValueError(f"alphas must be non-empty and lie in [0, 1), got {alphas.tolist()}")
-    mdl = A._prepare(model, x)
+    mdl = prepare_model(model, x, cfg)
     where = [_locate(mdl, key, index) for key, index in edges]
     out = np.empty((x.shape[0], len(where), alphas.size))
     n_t = len(mdl.trs)
     for n in range(x.shape[0]):
-        mu, nu = A._supports(cfg, mdl.trs, mdl.xs, n)
+        mu, nu = example_supports(cfg, mdl, n)
         for k, (t, e) in enumerate(where):
-            raw = torch.from_numpy(_edge_values(cfg, mdl, n, t, e, mu, nu, alphas))
-            fixed, _ = A._authors_fix(cfg, mdl.chain.activation, t, n_t, raw, raw.clone(),
-                                      torch.zeros(raw.shape, dtype=torch.bool))
+            raw = torch.from_numpy(_edge_values(edge_problem(cfg, mdl, n, t, e, mu, nu), alphas))
+            fixed, _ = authors_fix(cfg, mdl.chain.activation, t, n_t, raw, raw.clone(),
+                                   torch.zeros(raw.shape, dtype=torch.bool))
             out[n, k] = fixed.numpy()
     return out

@@ -1,73 +1,125 @@
-"""Parameter curvature on several processes: the calibration set split in parts.
+"""Pool plumbing of the engine: threads over chunks, processes over parts of the examples.
+
+Nothing here knows what is computed: callers pass the function to run.
+
+* :func:`map_threads` runs a function over items on torch's intra-op thread
+  count (the compiled kernels and POT's network simplex release the GIL).
+* :func:`map_parts` runs a *worker* on disjoint parts of the calibration set
+  (:func:`parts`), each in its own process started with ``spawn`` (never
+  ``fork``), on one torch thread. The worker must be a module-level function
+  (it is pickled by reference), and its arguments picklable: no global state
+  is shared with the parent.
 
 A parameter's score is a minimum over calibration examples (and edges), so the
 elementwise minimum of the scores of disjoint parts of the set equals one pass
-over every example, exactly. Each part runs :func:`.params.parameter_curvature`
-in its own process (started with ``spawn``, never ``fork``), with one torch
-thread. A part prunes less than the whole set would (its branch and bound sees
-fewer examples' values) and each process pays its start and builds its own
-tables, so one process on the same number of threads (the engine's default:
-torch's thread count) is usually faster; workers remain for machines where
-the Python glue, which holds the GIL, is the bottleneck.
+over every example, exactly (:func:`.params.parameter_curvature` with
+``workers`` > 1). A part prunes less than the whole set would (its branch and
+bound sees fewer examples' values) and each process pays its start and builds
+its own tables, so one process on the same number of threads (the engine's
+default: torch's thread count) is usually faster; workers remain for machines
+where the Python glue, which holds the GIL, is the bottleneck.
+
+>>> map_threads(abs, [-1, 2, -3])
+[1, 2, 3]
+>>> [p.tolist() for p in parts(5, 2)]
+[[0, 2, 4], [1, 3]]
 """
+import functools
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 
 import torch
 from tqdm import tqdm
 
-from .api import Stats
+START_METHOD = "spawn"
 
-_SUMMED = ("edges", "bounded", "evaluated", "special", "lps", "not_closed")
+
+def map_threads(fn, items):
+    """``fn`` over ``items`` on as many threads as torch's intra-op count.
+
+    Parameters
+    ----------
+    fn : callable
+        Called once per item; calls may run at the same time, so they must
+        not write shared state (the engine's chunks write disjoint edges).
+    items : sequence
+
+    Returns
+    -------
+    list
+        ``[fn(item) for item in items]``, in order; the result does not depend on
+        the number of threads.
+    """
+    threads = min(torch.get_num_threads(), len(items))
+    if threads <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(fn, items))
 
 
 def parts(n_examples, workers):
     """Example indices of each part: strided (``i, i + w, ...``), so that every part
-    sees the calibration set's classes; no part is empty."""
+    sees the calibration set's classes; no part is empty.
+
+    Parameters
+    ----------
+    n_examples : int
+    workers : int
+
+    Returns
+    -------
+    list of (n_i,) int64 tensors
+        ``min(workers, n_examples)`` parts (at least one) covering every example once.
+    """
     w = max(1, min(int(workers), int(n_examples)))
     return [torch.arange(i, n_examples, w) for i in range(w)]
 
 
-def _one_part(model, x, cfg, upper):
-    """Worker: scores and counters of one part, on one torch thread."""
-    from .params import parameter_curvature
+def _on_one_thread(worker, *args):
+    """``worker(*args)`` with torch on one thread (runs in a worker process)."""
     torch.set_num_threads(1)
-    stats = Stats()
-    return parameter_curvature(model, x, cfg, stats=stats, upper=upper), stats
+    return worker(*args)
 
 
-def merge_stats(total, part):
-    """Add the counters of ``part`` to ``total`` (both :class:`.api.Stats`)."""
-    for name in _SUMMED:
-        setattr(total, name, getattr(total, name) + getattr(part, name))
-    for t, layer in part.per_layer.items():
-        into = total.per_layer.setdefault(t, dict.fromkeys(layer, 0))
-        for k, v in layer.items():
-            into[k] = max(into[k], v) if k in ("kp", "ks") else into[k] + v
-    return total
+def map_parts(worker, x, workers, args=(), *, progress=False, desc="parts"):
+    """``worker(x[part], *args)`` for each of :func:`parts`, in spawned processes.
 
+    Parameters
+    ----------
+    worker : callable
+        A module-level function (pickled by reference under ``spawn``).
+    x : (N, ...) tensor
+        Split along its first axis.
+    workers : int
+        Processes (at most one per example).
+    args : tuple
+        Further arguments of every call, picklable.
+    progress : bool
+        A progress bar over the parts as they finish.
+    desc : str
+        The bar's label.
 
-def parallel_parameter_curvature(model, x, cfg, workers, *, progress=False, stats=None,
-                                 upper=None):
-    """:func:`.params.parameter_curvature` of ``x`` split into ``workers`` parts, each in
-    a spawned process; the elementwise minimum of their scores (exact).
+    Returns
+    -------
+    list
+        The parts' results, in part order.
 
-    ``stats`` (optional) receives the sum of the parts' counters. An error in a
-    part (bad input) is raised here; on an interrupt the other parts are cancelled.
+    Raises
+    ------
+    Exception
+        The first error of a part, raised here; on it (or an interrupt) the parts
+        not yet started are cancelled.
     """
     idx = parts(x.shape[0], workers)
-    out = None
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context(START_METHOD)
     pool = ProcessPoolExecutor(len(idx), mp_context=ctx)
+    call = functools.partial(_on_one_thread, worker)
+    out = [None] * len(idx)
     try:
-        futures = [pool.submit(_one_part, model, x[i], cfg, upper) for i in idx]
+        futures = {pool.submit(call, x[i], *args): k for k, i in enumerate(idx)}
         for fut in tqdm(as_completed(futures), total=len(futures), disable=not progress,
-                        desc="curvature parts", unit="part"):
-            scores, part_stats = fut.result()
-            out = scores if out is None else {k: torch.minimum(out[k], v)
-                                              for k, v in scores.items()}
-            if stats is not None:
-                merge_stats(stats, part_stats)
+                        desc=desc, unit="part"):
+            out[futures[fut]] = fut.result()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise

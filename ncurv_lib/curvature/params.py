@@ -29,31 +29,34 @@ Where a transition's distance tables are shared by all examples (built once
 per model: offset tables between convolutions, dense ones when they fit), a
 round is one call over the stacked supports of every example. The examples of
 the bounds pass and the chunks of each call run on torch's thread count
-(:func:`.edges._map_threads`); :func:`parameter_curvature_chunks` keeps the
-model-wide part across chunks of examples.
+(:func:`.parallel.map_threads`); :func:`parameter_curvature_chunks` keeps the
+model-wide part across chunks of examples. With ``workers`` > 1 the examples
+are split over processes (:func:`.parallel.map_parts`), each running
+:func:`parameter_curvature` on its part.
 """
 import torch
 from tqdm import tqdm
 
 from .activations import check_finite, forward_values
-from .api import CurvatureConfig, Stats, _layer, _layer_bounds, _prepare, _supports
+from .api import CurvatureConfig, Stats
 from .chain import layer_chain
-from .edges import _map_threads
+from .core import example_supports, layer_bounds, layer_kappa, prepare_model
 from .measures import stack_supports
-from .parallel import merge_stats
+from .parallel import map_parts, map_threads
 
 
-def _flat_start(upper, stage):
-    """A weight's scores, flat float64: ``+inf``, or a copy of ``upper``'s."""
+def _flat_start(cfg, upper, stage):
+    """A weight's scores, flat, of ``cfg.dtype``: ``+inf``, or a copy of ``upper``'s."""
     w = stage.module.weight
     if upper is None:
-        return torch.full((w.numel(),), float("inf"), dtype=torch.float64)
-    return upper[f"{stage.name}.weight"].detach().to(torch.float64).reshape(-1).clone()
+        return torch.full((w.numel(),), float("inf"), dtype=cfg.dtype, device=cfg.device)
+    return upper[f"{stage.name}.weight"].detach().to(device=cfg.device,
+                                                      dtype=cfg.dtype).reshape(-1).clone()
 
 
-def _start(mdl, upper):
+def _start(cfg, mdl, upper):
     """Initial best value of every parameter of every transition: +inf, or ``upper``."""
-    return [_flat_start(upper, stage)[:int(tr.param.max()) + 1 if tr.param.numel() else 0]
+    return [_flat_start(cfg, upper, stage)[:int(tr.param.max()) + 1 if tr.param.numel() else 0]
             for stage, tr in zip(mdl.chain.stages, mdl.trs)]
 
 
@@ -61,8 +64,8 @@ def _example_bounds(cfg, mdl, n):
     """Supports and, per transition, the cheap bounds (k_lo, exact) of example n, with
     its counters (its own :class:`.api.Stats`, so examples can run on threads)."""
     stats = Stats()
-    mu, nu = _supports(cfg, mdl.trs, mdl.xs, n)
-    return (mu, nu), [_layer_bounds(cfg, mdl, n, t, mu, nu, stats)
+    mu, nu = example_supports(cfg, mdl, n)
+    return (mu, nu), [layer_bounds(cfg, mdl, n, t, mu, nu, stats)
                       for t in range(len(mdl.trs))], stats
 
 
@@ -72,7 +75,7 @@ def _bounds(cfg, mdl, n_examples, stats, progress, upper=None):
 
     Example 0 runs first (it builds the shared tables), the others in groups on
     torch's number of threads; each group is merged in example order."""
-    best = _start(mdl, upper)
+    best = _start(cfg, mdl, upper)
     cands = [[] for _ in mdl.trs]
     supports = []
     threads = max(1, torch.get_num_threads())
@@ -80,10 +83,10 @@ def _bounds(cfg, mdl, n_examples, stats, progress, upper=None):
                                                 for lo in range(1, n_examples, threads)]
     bar = tqdm(total=n_examples, disable=not progress, desc="curvature bounds", unit="example")
     for group in groups:
-        done = _map_threads(lambda n: _example_bounds(cfg, mdl, n), list(group))
+        done = map_threads(lambda n: _example_bounds(cfg, mdl, n), list(group))
         for n, (sup, bounds, part) in zip(group, done):
             supports.append(sup)
-            merge_stats(stats, part)
+            stats.merge(part)
             for t, (tr, (k_lo, exact)) in enumerate(zip(mdl.trs, bounds)):
                 best[t].scatter_reduce_(0, tr.param[exact], k_lo[exact], "amin")
                 e = torch.nonzero(~exact & (k_lo < best[t][tr.param])).squeeze(1)
@@ -111,8 +114,8 @@ def _evaluate(cfg, mdl, t, n, sel, solve, sups, stats, need=None):
     ``solve`` (an LP stops at the first plan showing that its edge's value is at
     least ``need``), else transport bounds without LPs."""
     quiet = Stats()
-    k_lo, k_hi, pending = _layer(cfg, mdl, n, t, *sups, quiet, edges=sel, solve=solve,
-                                 need=need)
+    k_lo, k_hi, pending = layer_kappa(cfg, mdl, n, t, *sups, quiet, edges=sel, solve=solve,
+                                      need=need)
     stats.lps += quiet.lps
     stats.bounded += 0 if solve else sel.numel()
     if solve:
@@ -123,7 +126,7 @@ def _evaluate(cfg, mdl, t, n, sel, solve, sups, stats, need=None):
 
 def _stacked(mdl, t, supports):
     """The supports of transition t stacked over the examples, as the (mu, nu) that
-    :func:`.api._layer` indexes, or None when its tables are not shared by all
+    :func:`.core.layer_kappa` indexes, or None when its tables are not shared by all
     examples (then each example is evaluated on its own)."""
     if t not in mdl.tables or len(supports) < 2:
         return None
@@ -225,14 +228,14 @@ def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper
         elementwise minimum of ``upper`` and this call's scores, and edges
         whose bound is not below ``upper`` are never evaluated.
     workers : int
-        Processes to split the examples over (:mod:`.parallel`; 1: this process).
-        The result is the same for every value.
+        Processes to split the examples over (:func:`.parallel.map_parts`, started
+        with ``spawn``; 1: this process). The result is the same for every value.
 
     Returns
     -------
     dict[str, torch.Tensor]
-        ``"<module>.weight"`` -> tensor of the weight's shape, float64;
-        ``+inf`` where the parameter induces no edge.
+        ``"<module>.weight"`` -> tensor of the weight's shape, of ``cfg.dtype``
+        (float64); ``+inf`` where the parameter induces no edge.
     """
     cfg = cfg or CurvatureConfig()
     stats = stats if stats is not None else Stats()
@@ -243,12 +246,30 @@ def parameter_curvature(model, x, cfg=None, *, progress=False, stats=None, upper
         check_finite(chain, x)
         forward_values(chain, x[:1])
         _check_upper(chain, upper)
-        from .parallel import parallel_parameter_curvature
-        return parallel_parameter_curvature(model, x, cfg, workers, progress=progress,
-                                            stats=stats, upper=upper)
-    mdl = _prepare(model, x)
+        return _parallel(model, x, cfg, workers, progress, stats, upper)
+    mdl = prepare_model(model, x, cfg)
     _check_upper(mdl.chain, upper)
     return _scores(cfg, mdl, x.shape[0], stats, progress, upper)
+
+
+def _part_scores(x, model, cfg, upper):
+    """Worker of :func:`_parallel` (module level: pickled by reference under ``spawn``):
+    scores and counters of one part of the examples, in this process."""
+    stats = Stats()
+    return parameter_curvature(model, x, cfg, stats=stats, upper=upper), stats
+
+
+def _parallel(model, x, cfg, workers, progress, stats, upper):
+    """:func:`parameter_curvature` of ``x`` split into ``workers`` parts, each in a
+    spawned process (:func:`.parallel.map_parts`); the elementwise minimum of their
+    scores (exact). ``stats`` receives the sum of the parts' counters; an error in a
+    part (bad input) is raised here."""
+    out = None
+    for scores, part_stats in map_parts(_part_scores, x, workers, (model, cfg, upper),
+                                        progress=progress, desc="curvature parts"):
+        out = scores if out is None else {k: torch.minimum(out[k], v) for k, v in scores.items()}
+        stats.merge(part_stats)
+    return out
 
 
 def _scores(cfg, mdl, n_examples, stats, progress, upper):
@@ -261,7 +282,7 @@ def _scores(cfg, mdl, n_examples, stats, progress, upper):
         cands[t] = None
     out = {}
     for t, stage in enumerate(mdl.chain.stages):
-        full = _flat_start(upper, stage)
+        full = _flat_start(cfg, upper, stage)
         full[:best[t].numel()] = best[t]
         out[f"{stage.name}.weight"] = full.view(stage.module.weight.shape)
     return out
@@ -294,7 +315,7 @@ def parameter_curvature_chunks(model, x, cfg=None, *, chunk, progress=False, sta
             upper = parameter_curvature(model, part, cfg, progress=progress, stats=stats,
                                         upper=upper, workers=workers)
         else:
-            mdl = _prepare(model, part, like=mdl)
+            mdl = prepare_model(model, part, cfg, like=mdl)
             _check_upper(mdl.chain, upper)
             upper = _scores(cfg, mdl, part.shape[0], stats, progress, upper)
         yield lo + part.shape[0], upper
