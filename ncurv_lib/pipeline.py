@@ -353,6 +353,34 @@ def chapter_inputs(plan: Plan, stem: str, plans: dict) -> list[Path]:
     return [p for group in ch.needs for p in source.outputs(group)]
 
 
+def plan_models(plan: Plan):
+    """Every model a plan lists, read from its cache (nothing is trained): one row per
+    model with its name, configuration summary, test accuracy and training time, or
+    ``status`` "not trained yet" (and no numbers) where its file is missing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``name, dataset, model, act, scheme, width, weight_decay, epochs,
+        test_acc, best_epoch, train_time_s, status, key``.
+    """
+    import pandas as pd
+    from .cache import torch_load
+    rows = []
+    for h, job in plan.models.items():
+        t = job.train
+        saved = torch_load(plan.model_path(h), "cached model",
+                           "delete it, or pass --recompute to train it again")
+        info = saved["info"] if isinstance(saved, dict) else {}
+        rows.append(dict(name=job.name, dataset=t.dataset, model=t.model, act=t.act,
+                         scheme=t.scheme, width=t.width, weight_decay=t.weight_decay,
+                         epochs=t.epochs, test_acc=info.get("test_acc"),
+                         best_epoch=info.get("best_epoch"),
+                         train_time_s=info.get("train_time_s"),
+                         status="trained" if info else "not trained yet", key=h))
+    return pd.DataFrame(rows)
+
+
 def plan_sweeps(plan: Plan, methods=None, per_layer=None, models=None, convention="paper",
                 progress=False, ablation="full", calib=False) -> "pd.DataFrame":
     """The sweep tables a plan lists, concatenated, with ``model`` and ``name`` set to the

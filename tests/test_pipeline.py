@@ -48,8 +48,9 @@ def test_job_counts_per_scale():
                                "notebook": chapters, "book": 1}
     # cpu sweeps: 13 models (CIFAR-100 included) x 5 scorers + 4 weight decays x 2
     # + 4 per-layer + 3 ablations (the "full" one is the Fig. 3 sweep) + 5 calibration sets
-    # + 2 authors; scores: the 13 + 4 models, 3 ablations, 5 sets, authors
-    assert counts["cpu"]["train"] == 17
+    # + 2 authors; scores: the 13 + 4 models, 3 ablations, 5 sets, authors; models: the
+    # 13 + 4 and VGG9 at the paper's width (#29: ReLU CE)
+    assert counts["cpu"]["train"] == 17 + 1
     assert counts["cpu"]["sweep"] == 13 * 5 + 4 * 2 + 4 + 3 + 5 + 2
     assert counts["cpu"]["curvature"] == 13 + 4 + 3 + 5 + 1
     # every model; VGG9 ablations; 6 calibration sets x 2 models; authors x 3
