@@ -52,7 +52,7 @@ def test_job_counts_per_scale():
     # 13 + 4 and VGG9 at the paper's width (#29: ReLU CE)
     assert counts["cpu"]["train"] == 17 + 1
     assert counts["cpu"]["sweep"] == 13 * 5 + 4 * 2 + 4 + 3 + 5 + 2
-    assert counts["cpu"]["curvature"] == 13 + 4 + 3 + 5 + 1
+    assert counts["cpu"]["curvature"] == 13 + 4 + 3 + 5 + 1 + 1  # + VGG9 width 1 (#29)
     # every model; VGG9 ablations; 6 calibration sets x 2 models; authors x 3
     assert counts["paper"]["curvature"] == 17 + 3 + 12 + 3
 
