@@ -36,7 +36,7 @@ import numpy as np
 import ot
 import torch
 
-from .curvature import CurvatureConfig, Stats, parameter_curvature
+from .curvature import CONVENTIONS, CurvatureConfig, Stats, parameter_curvature
 from .curvature.core import edge_setup, example_supports, prepare_model
 from .curvature.problem import edge_problems
 from .models import lenet5_small, vgg9
@@ -249,7 +249,7 @@ def add_arguments(parser):
     parser.add_argument("--vgg-measured", type=int, default=1,
                         help="VGG9 examples actually computed (scaled up to --vgg-examples)")
     parser.add_argument("--baseline-edges", type=int, default=20)
-    parser.add_argument("--convention", default="paper", choices=["paper", "authors"])
+    parser.add_argument("--convention", default="paper", choices=CONVENTIONS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1,
                         help="processes the examples are split over (parameter_curvature's "
