@@ -365,13 +365,12 @@ def plan_models(plan: Plan):
         test_acc, best_epoch, train_time_s, status, key``.
     """
     import pandas as pd
-    from .cache import torch_load
+    from .train import read_model_file
     rows = []
     for h, job in plan.models.items():
         t = job.train
-        saved = torch_load(plan.model_path(h), "cached model",
-                           "delete it, or pass --recompute to train it again")
-        info = saved["info"] if isinstance(saved, dict) else {}
+        saved = read_model_file(plan.model_path(h), t)
+        info = saved["info"] if saved is not None else {}
         rows.append(dict(name=job.name, dataset=t.dataset, model=t.model, act=t.act,
                          scheme=t.scheme, width=t.width, weight_decay=t.weight_decay,
                          epochs=t.epochs, test_acc=info.get("test_acc"),

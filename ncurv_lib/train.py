@@ -298,7 +298,7 @@ def load_or_train(cfg: TrainConfig, progress=True, device=None, recompute=False)
     info : dict with test_acc, best_val_acc, best_epoch, train_time_s, history, ...
     """
     path = artifact_path("models", cfg, "pt")
-    saved = None if recompute else _load_model_file(path, cfg)
+    saved = None if recompute else read_model_file(path, cfg)
     if saved is not None:
         model = cfg.build()
         model.load_state_dict(saved["state_dict"])
@@ -330,7 +330,7 @@ def _valid(saved, cfg) -> bool:
             and "state_dict" in saved and "info" in saved)
 
 
-def _load_model_file(path, cfg):
+def read_model_file(path, cfg):
     """The cached model file of ``cfg`` (None if absent); :class:`CacheError` if it
     exists but is unreadable or holds another configuration (never retrained silently)."""
     fix = "delete it, or pass --recompute to train it again"
@@ -401,7 +401,7 @@ def load_checkpoint(path) -> Checkpoint:
         return Checkpoint(cfg, model, "", str(path))
     digest = state_digest(model.state_dict())
     try:
-        ref = _load_model_file(cached, cfg)
+        ref = read_model_file(cached, cfg)
     except CacheError:
         ref = None
     same = ref is not None and state_digest(ref["state_dict"]) == digest
@@ -415,7 +415,7 @@ def config_of_checkpoint(path) -> TrainConfig:
 
 def cached_info(cfg: TrainConfig):
     """The info dict of a cached model, or ``None`` if it is not trained yet."""
-    saved = _load_model_file(artifact_path("models", cfg, "pt"), cfg)
+    saved = read_model_file(artifact_path("models", cfg, "pt"), cfg)
     return saved["info"] if saved is not None else None
 
 
